@@ -1,0 +1,2 @@
+"""producer: a DAW production agent."""
+__version__ = "0.1.0"

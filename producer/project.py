@@ -1,0 +1,300 @@
+"""The multitrack project: the single source of truth that the planner edits, the renderer plays
+and every exporter reads.
+
+Values are immutable (frozen dataclasses, tuples); edit with ``dataclasses.replace``. Times are in
+seconds, gains in dB, pan in [-1 (left), 1 (right)], pitches are MIDI notes.
+
+``project.json`` (format "producer-project", version 1)::
+
+    {"format": "producer-project", "version": 1, "sample_rate": 44100, "tempo": 120.0,
+     "time_signature": [4, 4],
+     "tracks": [{"name": "Piano", "instrument": "piano", "gain_db": 0.0, "pan": 0.0,
+                 "effects": [{"type": "reverb", "params": {"room_size": 0.5}}],
+                 "clips": [{"sample": "piano/C4", "start": 0.0, "hold": 0.5, "pitch": 60,
+                            "gain_db": 0.0}]}]}
+
+Loading validates every field and names the bad one (``tracks[0].clips[3].hold``).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterable
+
+from producer.errors import InputError, ProjectError
+from producer.render.effects import EFFECTS
+
+FORMAT = "producer-project"
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class Effect:
+    """One effect in a track's chain; ``params`` is a sorted tuple of (name, value) pairs."""
+
+    kind: str
+    params: tuple[tuple[str, float], ...] = ()
+
+    @classmethod
+    def make(cls, kind: str, **params: float) -> "Effect":
+        return _effect_from_dict({"type": kind, "params": params}, "effect")
+
+    def value(self, name: str) -> float:
+        for k, v in self.params:
+            if k == name:
+                return v
+        return EFFECTS[self.kind].param(name).default
+
+    @property
+    def param_dict(self) -> dict[str, float]:
+        return {p.name: self.value(p.name) for p in EFFECTS[self.kind].params}
+
+    def with_param(self, name: str, value: float) -> "Effect":
+        d = dict(self.params)
+        d[name] = value
+        return Effect.make(self.kind, **d)
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One sample placed on the timeline: starts at ``start`` s, sounds for ``hold`` s, then is
+    released (a short fade). ``pitch`` is the MIDI note played; the renderer transposes the sample
+    from its root to this pitch, sampler-style (drum hits are not transposed)."""
+
+    sample: str
+    start: float
+    hold: float
+    pitch: int
+    gain_db: float = 0.0
+
+    @property
+    def end(self) -> float:
+        return self.start + self.hold
+
+
+@dataclass(frozen=True)
+class Track:
+    name: str
+    instrument: str
+    gain_db: float = 0.0
+    pan: float = 0.0
+    effects: tuple[Effect, ...] = ()
+    clips: tuple[Clip, ...] = ()
+
+    def with_clip(self, clip: Clip) -> "Track":
+        return replace(self, clips=tuple(sorted(self.clips + (clip,), key=lambda c: (c.start, c.pitch))))
+
+    @property
+    def end(self) -> float:
+        return max((c.end for c in self.clips), default=0.0)
+
+
+@dataclass(frozen=True)
+class Project:
+    sample_rate: int = 44100
+    tempo: float = 120.0
+    time_signature: tuple[int, int] = (4, 4)
+    tracks: tuple[Track, ...] = field(default_factory=tuple)
+
+    @property
+    def end(self) -> float:
+        """Time the last clip's hold ends (s), effect tails not included."""
+        return max((t.end for t in self.tracks), default=0.0)
+
+    def replace_track(self, index: int, track: Track) -> "Project":
+        tracks = list(self.tracks)
+        tracks[index] = track
+        return replace(self, tracks=tuple(tracks))
+
+    def add_track(self, track: Track) -> "Project":
+        return replace(self, tracks=self.tracks + (track,))
+
+    # --- JSON -------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "sample_rate": self.sample_rate,
+            "tempo": self.tempo,
+            "time_signature": list(self.time_signature),
+            "tracks": [
+                {
+                    "name": t.name,
+                    "instrument": t.instrument,
+                    "gain_db": t.gain_db,
+                    "pan": t.pan,
+                    "effects": [{"type": e.kind, "params": dict(e.params)} for e in t.effects],
+                    "clips": [
+                        {"sample": c.sample, "start": c.start, "hold": c.hold, "pitch": c.pitch,
+                         "gain_db": c.gain_db}
+                        for c in t.clips
+                    ],
+                }
+                for t in self.tracks
+            ],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2) + "\n"
+
+    def save(self, path: str | os.PathLike) -> None:
+        Path(path).write_text(self.to_json())
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "Project":
+        return _project_from_dict(data)
+
+
+def load_project(path: str | os.PathLike) -> Project:
+    """Read and validate ``project.json``. Raises InputError / ProjectError naming the problem."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a project file")
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read project file ({exc})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProjectError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    try:
+        return _project_from_dict(data)
+    except ProjectError as exc:
+        raise ProjectError(f"{path}: {exc}") from None
+
+
+# --- validation: one check per field ---------------------------------------------------------
+
+def _fields(data: Any, where: str, required: Iterable[str], optional: Iterable[str] = ()) -> dict:
+    if not isinstance(data, dict):
+        raise ProjectError(f"{where}: expected an object, got {type(data).__name__}")
+    required, optional = tuple(required), tuple(optional)
+    for key in data:
+        if key not in required and key not in optional:
+            raise ProjectError(f"{_join(where, key)}: unknown field")
+    for key in required:
+        if key not in data:
+            raise ProjectError(f"{_join(where, key)}: missing field")
+    return data
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _number(data: dict, key: str, where: str, low: float, high: float, default: float | None = None) -> float:
+    if key not in data:
+        if default is None:
+            raise ProjectError(f"{_join(where, key)}: missing field")
+        return default
+    v = data[key]
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise ProjectError(f"{_join(where, key)}: expected a finite number, got {v!r}")
+    if not low <= v <= high:
+        raise ProjectError(f"{_join(where, key)}: {v!r} is outside [{low:g}, {high:g}]")
+    return float(v)
+
+
+def _integer(data: dict, key: str, where: str, low: int, high: int, default: int | None = None) -> int:
+    if key not in data and default is not None:
+        return default
+    v = data.get(key)
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ProjectError(f"{_join(where, key)}: expected an integer, got {v!r}")
+    if not low <= v <= high:
+        raise ProjectError(f"{_join(where, key)}: {v!r} is outside [{low}, {high}]")
+    return v
+
+
+def _string(data: dict, key: str, where: str, max_len: int = 200) -> str:
+    v = data.get(key)
+    if not isinstance(v, str) or not v.strip():
+        raise ProjectError(f"{_join(where, key)}: expected a non-empty string, got {v!r}")
+    if len(v) > max_len:
+        raise ProjectError(f"{_join(where, key)}: longer than {max_len} characters")
+    if any(ord(ch) < 32 for ch in v):
+        raise ProjectError(f"{_join(where, key)}: holds control characters")
+    return v
+
+
+def _list(data: dict, key: str, where: str) -> list:
+    v = data.get(key, [])
+    if not isinstance(v, list):
+        raise ProjectError(f"{_join(where, key)}: expected a list, got {type(v).__name__}")
+    return v
+
+
+def _project_from_dict(data: Any) -> Project:
+    _fields(data, "", ("format", "version", "tracks"), ("sample_rate", "tempo", "time_signature"))
+    if data["format"] != FORMAT:
+        raise ProjectError(f"format: expected {FORMAT!r}, got {data['format']!r}")
+    if data["version"] != VERSION:
+        raise ProjectError(f"version: {data['version']!r} is not supported (this producer reads {VERSION})")
+    sr = _integer(data, "sample_rate", "", 8000, 192000, default=44100)
+    tempo = _number(data, "tempo", "", 20.0, 400.0, default=120.0)
+    ts = data.get("time_signature", [4, 4])
+    if (not isinstance(ts, list) or len(ts) != 2 or not all(isinstance(x, int) and not isinstance(x, bool) for x in ts)
+            or not 1 <= ts[0] <= 32 or ts[1] not in (1, 2, 4, 8, 16, 32)):
+        raise ProjectError(f"time_signature: expected [beats 1-32, note value 1/2/4/8/16/32], got {ts!r}")
+    tracks = tuple(_track_from_dict(t, f"tracks[{i}]") for i, t in enumerate(_list(data, "tracks", "")))
+    names = [t.name for t in tracks]
+    for i, n in enumerate(names):
+        if names.index(n) != i:
+            raise ProjectError(f"tracks[{i}].name: {n!r} is used by another track")
+    return Project(sample_rate=sr, tempo=tempo, time_signature=(ts[0], ts[1]), tracks=tracks)
+
+
+def _track_from_dict(data: Any, where: str) -> Track:
+    from producer.instruments import INSTRUMENTS
+
+    _fields(data, where, ("name", "instrument"), ("gain_db", "pan", "effects", "clips"))
+    name = _string(data, "name", where, max_len=64)
+    inst = _string(data, "instrument", where)
+    if inst not in INSTRUMENTS:
+        raise ProjectError(f"{where}.instrument: unknown instrument {inst!r} (known: {', '.join(INSTRUMENTS)})")
+    return Track(
+        name=name,
+        instrument=inst,
+        gain_db=_number(data, "gain_db", where, -96.0, 24.0, default=0.0),
+        pan=_number(data, "pan", where, -1.0, 1.0, default=0.0),
+        effects=tuple(_effect_from_dict(e, f"{where}.effects[{i}]") for i, e in enumerate(_list(data, "effects", where))),
+        clips=tuple(sorted((_clip_from_dict(c, f"{where}.clips[{i}]") for i, c in enumerate(_list(data, "clips", where))),
+                           key=lambda c: (c.start, c.pitch))),
+    )
+
+
+def _effect_from_dict(data: Any, where: str) -> Effect:
+    _fields(data, where, ("type",), ("params",))
+    kind = data["type"]
+    if kind not in EFFECTS:
+        raise ProjectError(f"{where}.type: unknown effect {kind!r} (known: {', '.join(EFFECTS)})")
+    spec = EFFECTS[kind]
+    params = data.get("params", {})
+    if not isinstance(params, dict):
+        raise ProjectError(f"{where}.params: expected an object")
+    known = {p.name: p for p in spec.params}
+    values = []
+    for key in params:
+        if key not in known:
+            raise ProjectError(f"{where}.params.{key}: unknown parameter of {kind} (known: {', '.join(known)})")
+        p = known[key]
+        values.append((key, _number(params, key, f"{where}.params", p.low, p.high)))
+    return Effect(kind=kind, params=tuple(sorted(values)))
+
+
+def _clip_from_dict(data: Any, where: str) -> Clip:
+    _fields(data, where, ("sample", "start", "hold", "pitch"), ("gain_db",))
+    sample = _string(data, "sample", where, max_len=1000)
+    return Clip(
+        sample=sample,
+        start=_number(data, "start", where, 0.0, 3600.0),
+        hold=_number(data, "hold", where, 1e-3, 3600.0),
+        pitch=_integer(data, "pitch", where, 0, 127),
+        gain_db=_number(data, "gain_db", where, -96.0, 24.0, default=0.0),
+    )

@@ -1,0 +1,208 @@
+"""Project -> audio. Per track: clips assembled on the timeline (sampler-style: transposed from the
+sample's root, held, released), then the track's effect chain in DawDreamer, then gain and pan;
+the mix is the sum of the stems.
+
+Rendering is incremental: a track's stem is cached under the track's value (tracks are immutable
+and hashable), so after an edit to one track only that track is rendered again.
+"""
+from __future__ import annotations
+
+import math
+import os
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from producer.audio import db_to_gain
+from producer.errors import SampleError
+from producer.project import Clip, Project, Track
+from producer.render.effects import effect_tail_seconds, make_processor
+from producer.samples import Library, SampleInfo
+
+# A sampler's note-off release: the clip fades out linearly over this after its hold.
+RELEASE_SECONDS = 0.03
+BLOCK_SIZE = 512
+
+
+@dataclass(frozen=True)
+class Render:
+    """The result of rendering a project: every stem and the mix share one length.
+
+    mix : np.ndarray [shape=(2, n)] float32; stems : list of [shape=(2, n)], in track order.
+    """
+
+    mix: np.ndarray
+    stems: list[np.ndarray]
+    sr: int
+    track_names: list[str]
+
+    @property
+    def duration(self) -> float:
+        return self.mix.shape[1] / self.sr
+
+
+def pan_gains(pan: float) -> tuple[float, float]:
+    """Equal-power pan law, -3 dB at centre (as DAWs default to): pan in [-1, 1] -> (left, right)."""
+    theta = (pan + 1.0) * math.pi / 4.0
+    return math.cos(theta), math.sin(theta)
+
+
+def transpose(y: np.ndarray, semitones: float) -> np.ndarray:
+    """Sampler-style transposition: play ``y`` faster or slower (duration changes with pitch)."""
+    if semitones == 0:
+        return y
+    ratio = 2.0 ** (semitones / 12.0)
+    n_out = int(len(y) / ratio)
+    positions = np.arange(n_out, dtype=np.float64) * ratio
+    return np.interp(positions, np.arange(len(y)), y).astype(np.float32)
+
+
+def track_tail_seconds(track: Track) -> float:
+    return RELEASE_SECONDS + sum(effect_tail_seconds(e.kind, e.param_dict) for e in track.effects)
+
+
+class Renderer:
+    """Renders projects against one sample library, caching clips and stems.
+
+    ``base_dir`` is the folder that relative sample paths in clips are resolved against (the
+    project file's folder). ``cache_bytes`` bounds the stem cache.
+    """
+
+    def __init__(
+        self,
+        library: Library,
+        *,
+        base_dir: str | os.PathLike | None = None,
+        cache_bytes: int = 1_500_000_000,
+    ):
+        self.library = library
+        self.base_dir = Path(base_dir) if base_dir is not None else None
+        self.cache_bytes = cache_bytes
+        self._stems: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._stem_bytes = 0
+        self._clips: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self.stats = {"stem_renders": 0, "stem_hits": 0}
+
+    # --- clips ---------------------------------------------------------------------------------
+    def sample_for(self, clip: Clip) -> SampleInfo:
+        return self.library.resolve(clip.sample, self.base_dir)
+
+    def clip_audio(self, clip: Clip, sr: int) -> np.ndarray:
+        """Mono audio of one clip from its start [shape=(n,)]: transposed, held, released, gained."""
+        key = (clip.sample, clip.pitch, clip.hold, clip.gain_db, sr)
+        cached = self._clips.get(key)
+        if cached is not None:
+            self._clips.move_to_end(key)
+            return cached
+        info = self.sample_for(clip)
+        y = self.library.load(info, sr)
+        if info.pitch is not None and not info.is_drum:
+            y = transpose(y, clip.pitch - info.pitch)
+        n_hold = max(1, int(round(clip.hold * sr)))
+        n_release = int(round(RELEASE_SECONDS * sr))
+        out = np.array(y[: n_hold + n_release], dtype=np.float32)
+        if len(out) > n_hold:
+            fade = np.linspace(1.0, 0.0, n_release, endpoint=False, dtype=np.float32)[: len(out) - n_hold]
+            out[n_hold:] *= fade
+        out *= db_to_gain(clip.gain_db)
+        out.setflags(write=False)
+        self._clips[key] = out
+        if len(self._clips) > 4096:
+            self._clips.popitem(last=False)
+        return out
+
+    def track_length(self, track: Track, sr: int) -> int:
+        """Samples a track's stem needs: last clip's release plus the effect tails."""
+        if not track.clips:
+            return 0
+        return int(math.ceil((track.end + track_tail_seconds(track)) * sr))
+
+    def dry_track(self, track: Track, sr: int, length: int | None = None) -> np.ndarray:
+        """The clips of a track summed on the timeline, mono [shape=(length,)], before effects."""
+        n = self.track_length(track, sr) if length is None else length
+        buf = np.zeros(n, dtype=np.float32)
+        for clip in track.clips:
+            y = self.clip_audio(clip, sr)
+            i = int(round(clip.start * sr))
+            if i >= n:
+                continue
+            seg = y[: n - i]
+            buf[i : i + len(seg)] += seg
+        return buf
+
+    # --- stems ---------------------------------------------------------------------------------
+    def stem(self, track: Track, sr: int, *, effects: bool = True) -> np.ndarray:
+        """A track's stem [shape=(2, track_length)]: clips, effect chain, gain and pan. Cached."""
+        key = (track, sr, effects)
+        cached = self._stems.get(key)
+        if cached is not None:
+            self._stems.move_to_end(key)
+            self.stats["stem_hits"] += 1
+            return cached
+        self.stats["stem_renders"] += 1
+        dry = self.dry_track(track, sr)
+        wet = np.stack([dry, dry])
+        if effects and track.effects and len(dry):
+            wet = _run_effect_chain(wet, sr, track)
+        left, right = pan_gains(track.pan)
+        g = db_to_gain(track.gain_db)
+        wet = (wet * np.array([[g * left], [g * right]], dtype=np.float32)).astype(np.float32)
+        wet.setflags(write=False)
+        self._remember(key, wet)
+        return wet
+
+    def _remember(self, key: tuple, stem: np.ndarray) -> None:
+        self._stems[key] = stem
+        self._stem_bytes += stem.nbytes
+        while self._stem_bytes > self.cache_bytes and len(self._stems) > 1:
+            _, old = self._stems.popitem(last=False)
+            self._stem_bytes -= old.nbytes
+
+    def render(self, project: Project, *, effects: bool = True) -> Render:
+        """Render every track and the mix; stems are padded to one length (the longest track)."""
+        sr = project.sample_rate
+        raw = [self.stem(t, sr, effects=effects) for t in project.tracks]
+        n = max((s.shape[1] for s in raw), default=0)
+        stems = []
+        for s in raw:
+            if s.shape[1] < n:
+                s = np.pad(s, ((0, 0), (0, n - s.shape[1])))
+            stems.append(s)
+        mix = np.sum(stems, axis=0, dtype=np.float32) if stems else np.zeros((2, 0), np.float32)
+        return Render(mix=mix, stems=stems, sr=sr, track_names=[t.name for t in project.tracks])
+
+    def check_samples(self, project: Project) -> None:
+        """Resolve every clip's sample now, so a bad reference fails before any work is done."""
+        for ti, track in enumerate(project.tracks):
+            for ci, clip in enumerate(track.clips):
+                try:
+                    self.sample_for(clip)
+                except SampleError as exc:
+                    raise SampleError(f"tracks[{ti}].clips[{ci}].sample: {exc}") from None
+
+
+def _run_effect_chain(audio: np.ndarray, sr: int, track: Track) -> np.ndarray:
+    """Run [shape=(2, n)] audio through the track's effects in one DawDreamer graph."""
+    import dawdreamer as daw
+
+    engine = daw.RenderEngine(sr, BLOCK_SIZE)
+    graph = [(engine.make_playback_processor("clips", audio), [])]
+    previous = "clips"
+    for i, effect in enumerate(track.effects):
+        name = f"fx{i}_{effect.kind}"
+        graph.append((make_processor(engine, name, effect.kind, effect.param_dict), [previous]))
+        previous = name
+    engine.load_graph(graph)
+    n = audio.shape[1]
+    engine.render(n / sr)
+    out = np.asarray(engine.get_audio(), dtype=np.float32)
+    if out.shape[1] < n:
+        out = np.pad(out, ((0, 0), (0, n - out.shape[1])))
+    return np.ascontiguousarray(out[:, :n])
+
+
+def render_project(project: Project, library: Library | None = None, *, base_dir=None, effects: bool = True) -> Render:
+    """One-shot convenience: render a project with a fresh Renderer (default library if none)."""
+    return Renderer(library or Library.default(), base_dir=base_dir).render(project, effects=effects)

@@ -1,0 +1,92 @@
+"""producer's operations as plain functions; the CLI is a thin layer over these."""
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from producer.project import Project, load_project
+from producer.samples import Library
+
+
+@dataclass(frozen=True)
+class RenderSummary:
+    out: Path
+    duration: float  # seconds
+    peak_dbfs: float
+    tracks: int
+    clips: int
+    files: list[str]
+
+
+def localise_samples(project: Project, renderer, folder: Path) -> Project:
+    """Copy clip samples that are files (not library ids) into ``folder/samples/`` and point the
+    clips at the copies, so the written project.json renders from its own folder."""
+    mapping: dict[str, str] = {}
+    tracks = []
+    for track in project.tracks:
+        clips = []
+        for clip in track.clips:
+            if clip.sample not in renderer.library:
+                if clip.sample not in mapping:
+                    src = renderer.sample_for(clip).path
+                    dest_dir = folder / "samples"
+                    dest_dir.mkdir(parents=True, exist_ok=True)
+                    name = src.name
+                    k = 1
+                    while (dest_dir / name).exists():
+                        name = f"{src.stem}_{k}{src.suffix}"
+                        k += 1
+                    shutil.copy2(src, dest_dir / name)
+                    mapping[clip.sample] = f"samples/{name}"
+                clip = replace(clip, sample=mapping[clip.sample])
+            clips.append(clip)
+        tracks.append(replace(track, clips=tuple(clips)))
+    return replace(project, tracks=tuple(tracks))
+
+
+def write_render_outputs(project: Project, renderer, folder: str | os.PathLike):
+    """Render ``project`` and write everything a user takes into a DAW into ``folder``:
+    mix.wav, stems/NN_<track>.wav, arrangement.mid, project.json. Returns the Render."""
+    from producer.export.midi import write_midi
+    from producer.export.stems import write_mix, write_stems
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    render = renderer.render(project)
+    write_mix(render, folder / "mix.wav")
+    write_stems(render, folder)
+    write_midi(project, folder / "arrangement.mid")
+    localise_samples(project, renderer, folder).save(folder / "project.json")
+    return render
+
+
+def render(
+    project_path: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    force: bool = False,
+    library: Library | None = None,
+) -> RenderSummary:
+    """``producer render``: validate everything first, then write into a staged folder."""
+    from producer.audio import peak_dbfs
+    from producer.output import check_output_dir, staged_output
+    from producer.render.engine import Renderer
+
+    project_path = Path(project_path)
+    project = load_project(project_path)
+    check_output_dir(out, force=force)
+    renderer = Renderer(library or Library.default(), base_dir=project_path.parent)
+    renderer.check_samples(project)
+    with staged_output(out, force=force) as stage:
+        result = write_render_outputs(project, renderer, stage)
+        files = sorted(str(p.relative_to(stage)) for p in stage.rglob("*") if p.is_file())
+    return RenderSummary(
+        out=Path(out),
+        duration=result.duration,
+        peak_dbfs=peak_dbfs(result.mix),
+        tracks=len(project.tracks),
+        clips=sum(len(t.clips) for t in project.tracks),
+        files=files,
+    )

@@ -1,0 +1,58 @@
+"""Shared fixtures: tiny synthetic sample libraries, so tests never depend on the shipped pack."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+SR = 44100
+
+
+def midi_to_hz(pitch: float) -> float:
+    return 440.0 * 2.0 ** ((pitch - 69) / 12.0)
+
+
+def make_library(folder: Path, *, sr: int = SR, seconds: float = 1.0) -> Path:
+    """Write a small library: decaying sines for piano (roots C3..C6 every 4 semitones) and bass,
+    plus noise-burst drums. Returns the folder (it holds manifest.json)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    t = np.arange(int(sr * seconds)) / sr
+    entries = []
+
+    def add(sample_id: str, instrument: str, pitch: int, y: np.ndarray) -> None:
+        rel = f"{sample_id.replace('/', '_')}.wav"
+        sf.write(folder / rel, y.astype(np.float32), sr, subtype="PCM_16")
+        entries.append({"id": sample_id, "file": rel, "instrument": instrument, "pitch": pitch,
+                        "duration": len(y) / sr, "source": "synthetic test tone", "licence": "CC0"})
+
+    for pitch in range(48, 85, 4):
+        f = midi_to_hz(pitch)
+        y = 0.5 * np.exp(-2.5 * t) * (np.sin(2 * np.pi * f * t) + 0.3 * np.sin(4 * np.pi * f * t))
+        add(f"piano/{pitch}", "piano", pitch, y)
+    for pitch in range(28, 53, 4):
+        f = midi_to_hz(pitch)
+        add(f"bass/{pitch}", "bass", pitch, 0.5 * np.exp(-1.5 * t) * np.sin(2 * np.pi * f * t))
+    rng = np.random.default_rng(0)
+    for name, note, decay in (("kick", 36, 30.0), ("snare", 38, 20.0), ("hihat_closed", 42, 60.0)):
+        n = int(sr * 0.3)
+        y = rng.standard_normal(n) * np.exp(-decay * np.arange(n) / sr) * 0.5
+        if name == "kick":
+            y = 0.8 * np.sin(2 * np.pi * 55 * np.arange(n) / sr) * np.exp(-decay * np.arange(n) / sr)
+        add(f"drums/{name}", "drums", note, y)
+    (folder / "manifest.json").write_text(json.dumps({"format": "producer-samples", "version": 1, "samples": entries}))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_library_dir(tmp_path_factory) -> Path:
+    return make_library(tmp_path_factory.mktemp("library"))
+
+
+@pytest.fixture(scope="session")
+def tiny_library(tiny_library_dir):
+    from producer.samples import Library
+
+    return Library.from_manifest(tiny_library_dir)

@@ -75,6 +75,10 @@ class Clip:
         return self.start + self.hold
 
 
+def _clip_order(c: Clip) -> tuple:
+    return (c.start, c.pitch, c.sample, c.hold, c.gain_db)
+
+
 @dataclass(frozen=True)
 class Track:
     name: str
@@ -84,8 +88,16 @@ class Track:
     effects: tuple[Effect, ...] = ()
     clips: tuple[Clip, ...] = ()
 
+    def __post_init__(self):
+        # Clips are kept in time order, so equal arrangements are equal values (and hash alike).
+        clips = tuple(self.clips)
+        if any(_clip_order(a) > _clip_order(b) for a, b in zip(clips, clips[1:])):
+            clips = tuple(sorted(clips, key=_clip_order))
+        object.__setattr__(self, "clips", clips)
+        object.__setattr__(self, "effects", tuple(self.effects))
+
     def with_clip(self, clip: Clip) -> "Track":
-        return replace(self, clips=tuple(sorted(self.clips + (clip,), key=lambda c: (c.start, c.pitch))))
+        return replace(self, clips=self.clips + (clip,))
 
     @property
     def end(self) -> float:
@@ -264,8 +276,7 @@ def _track_from_dict(data: Any, where: str) -> Track:
         gain_db=_number(data, "gain_db", where, -96.0, 24.0, default=0.0),
         pan=_number(data, "pan", where, -1.0, 1.0, default=0.0),
         effects=tuple(_effect_from_dict(e, f"{where}.effects[{i}]") for i, e in enumerate(_list(data, "effects", where))),
-        clips=tuple(sorted((_clip_from_dict(c, f"{where}.clips[{i}]") for i, c in enumerate(_list(data, "clips", where))),
-                           key=lambda c: (c.start, c.pitch))),
+        clips=tuple(_clip_from_dict(c, f"{where}.clips[{i}]") for i, c in enumerate(_list(data, "clips", where))),
     )
 
 

@@ -1,0 +1,630 @@
+"""``report.html``: one self-contained page the musician opens after ``producer recreate``.
+
+It shows, top to bottom: a summary (reward, lengths, search effort), audio players for the target
+and the recreation, their waveforms and log-frequency spectrograms on one time axis, the reward of
+every window, the best reward over the search, the arrangement as a piano roll, the tracks and
+their clips, and the search log (best and last entries, then all of it, folded).
+
+Self-contained means no other file and no network: plots are PNG and audio is WAV, both inlined
+as base64 ``data:`` URIs, and the page has no script. The audio is embedded at 22.05 kHz, mono,
+16-bit (about 58 kB per second of sound once base64-encoded, so a 30 s target and its recreation
+come to about 3.5 MB). WAV rather than FLAC or Ogg because every browser plays it; the full
+quality mix is ``mix.wav`` beside the report. Samples beyond full scale are clipped in the players
+only (the plots show the true peak).
+
+Every time plot uses the same figure width and margins and the same time range, so the images,
+stacked on the page, line up second for second.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+import wave
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from producer.audio import resample, to_mono
+from producer.instruments import INSTRUMENTS, note_name
+
+# The reward windows the planner scores (producer recreate defaults): 3 s long, 1 s hop.
+WINDOW_SECONDS = 3.0
+HOP_SECONDS = 1.0
+
+# What the page embeds and draws.
+PREVIEW_SR = 22050  # audio players and plots
+FIG_WIDTH_IN = 12.0
+FIG_DPI = 100
+# Margins shared by every time-axis figure (fractions of the figure), so their x axes line up.
+TIME_LEFT, TIME_RIGHT = 0.1, 0.93
+SPEC_N_FFT = 2048
+SPEC_HOP = 512
+SPEC_FMIN, SPEC_FMAX = 30.0, 11000.0
+SPEC_BINS = 240
+SPEC_RANGE_DB = 80.0
+LOG_BEST_ROWS = 10
+LOG_LAST_ROWS = 20
+LOG_ALL_ROWS = 1000
+LOG_CELL_CHARS = 160
+
+# General MIDI percussion key map (channel 10), used to label drum notes in the piano roll.
+GM_DRUMS: dict[int, str] = {
+    35: "Acoustic Bass Drum", 36: "Bass Drum 1", 37: "Side Stick", 38: "Acoustic Snare",
+    39: "Hand Clap", 40: "Electric Snare", 41: "Low Floor Tom", 42: "Closed Hi-Hat",
+    43: "High Floor Tom", 44: "Pedal Hi-Hat", 45: "Low Tom", 46: "Open Hi-Hat", 47: "Low-Mid Tom",
+    48: "Hi-Mid Tom", 49: "Crash Cymbal 1", 50: "High Tom", 51: "Ride Cymbal 1",
+    52: "Chinese Cymbal", 53: "Ride Bell", 54: "Tambourine", 55: "Splash Cymbal", 56: "Cowbell",
+    57: "Crash Cymbal 2", 58: "Vibraslap", 59: "Ride Cymbal 2", 60: "Hi Bongo", 61: "Low Bongo",
+    62: "Mute Hi Conga", 63: "Open Hi Conga", 64: "Low Conga", 65: "High Timbale",
+    66: "Low Timbale", 67: "High Agogo", 68: "Low Agogo", 69: "Cabasa", 70: "Maracas",
+    71: "Short Whistle", 72: "Long Whistle", 73: "Short Guiro", 74: "Long Guiro", 75: "Claves",
+    76: "Hi Wood Block", 77: "Low Wood Block", 78: "Mute Cuica", 79: "Open Cuica",
+    80: "Mute Triangle", 81: "Open Triangle",
+}
+
+TARGET_COLOUR = "#1f5fa8"
+RENDER_COLOUR = "#c2571a"
+
+
+def write_report(path, *, target, target_sr, render, project, windows_reward, history, log,
+                 title="producer recreate") -> None:
+    """Write ``report.html`` to ``path``.
+
+    target : np.ndarray [shape=(channels, n) or (n,)] float, the input audio at ``target_sr`` Hz.
+    render : producer.render.engine.Render, the recreation (``.mix`` [shape=(2, n)], ``.sr``).
+    project : producer.project.Project, the arrangement that was rendered.
+    windows_reward : list[float], reward of each window (``WINDOW_SECONDS`` long, ``HOP_SECONDS``
+        hop), in order.
+    history : list[(elapsed s, evaluations, best reward so far)], in time order.
+    log : list[dict], search log entries; every key found is shown.
+    title : str, the page heading (escaped).
+    """
+    # matplotlib is imported lazily (in _figure); figures draw on Agg canvases directly, never
+    # through pyplot, so the caller's backend and pyplot state are left alone.
+    target_mono = _preview(target, target_sr)
+    render_mono = _preview(render.mix, render.sr)
+    target_seconds = _duration(target, target_sr)
+    render_seconds = render.mix.shape[-1] / render.sr if render.sr else 0.0
+    span = max(target_seconds, render_seconds, project.end, len(windows_reward) and
+               (len(windows_reward) - 1) * HOP_SECONDS + WINDOW_SECONDS, 1e-3)
+
+    rewards = [float(r) for r in windows_reward]
+    history = [(float(t), int(e), float(b)) for t, e, b in history]
+    log = [dict(entry) for entry in log]
+
+    parts: list[str] = []
+    parts.append(_summary(target_seconds, target_sr, render_seconds, render.sr, project, rewards,
+                          history, log))
+    parts.append(_section("Listen", _players(target_mono, render_mono)))
+    parts.append(_section("Waveforms", _img(_waveform_png(target_mono, render_mono, span),
+                                           "Waveforms of the target and the recreation")))
+    parts.append(_section("Spectrograms", _img(_spectrogram_png(target_mono, render_mono, span),
+                                              "Log-frequency spectrograms of the target and the recreation")))
+    parts.append(_section("Reward per window", _rewards_block(rewards, span)))
+    parts.append(_section("Best reward during the search", _history_block(history)))
+    parts.append(_section("Arrangement", _arrangement_block(project, span, target_seconds)))
+    parts.append(_section("Search log", _log_block(log)))
+
+    page = _PAGE.format(title=_esc(title), body="\n".join(parts))
+    Path(path).write_text(page, encoding="utf-8")
+
+
+# --- audio ---------------------------------------------------------------------------------------
+
+def _as_channels(y: Any) -> np.ndarray:
+    """Any audio array -> float32 [shape=(channels, n)], non-finite samples zeroed."""
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim == 1:
+        y = y[None, :]
+    elif y.ndim == 2 and y.shape[0] > 8 and y.shape[1] <= 8:
+        y = y.T  # (n, channels), as soundfile reads it
+    elif y.ndim != 2:
+        y = y.reshape(1, -1)
+    return np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def _duration(y: Any, sr: int) -> float:
+    return _as_channels(y).shape[1] / sr if sr else 0.0
+
+
+def _preview(y: Any, sr: int) -> np.ndarray:
+    """Mono at PREVIEW_SR [shape=(n,)] for the players and the plots."""
+    y = to_mono(_as_channels(y))
+    if y.size == 0 or not sr:
+        return np.zeros(0, dtype=np.float32)
+    return np.ascontiguousarray(resample(y, int(sr), PREVIEW_SR), dtype=np.float32)
+
+
+def _wav_bytes(y: np.ndarray, sr: int) -> bytes:
+    pcm = (np.clip(y, -1.0, 1.0) * 32767.0).round().astype("<i2")
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(sr)
+        w.writeframes(pcm.tobytes())
+    return buf.getvalue()
+
+
+def _players(target: np.ndarray, recreation: np.ndarray) -> str:
+    cells = []
+    for label, y, colour in (("Target", target, TARGET_COLOUR), ("Recreation", recreation, RENDER_COLOUR)):
+        if y.size == 0:
+            cells.append(f'<div class="player"><h3 style="color:{colour}">{label}</h3><p class="empty">no audio</p></div>')
+            continue
+        data = base64.b64encode(_wav_bytes(y, PREVIEW_SR)).decode("ascii")
+        peak = float(np.max(np.abs(y)))
+        note = " · clipped in this preview" if peak > 1.0 else ""
+        cells.append(
+            f'<div class="player"><h3 style="color:{colour}">{label}</h3>'
+            f'<audio controls preload="metadata" src="data:audio/wav;base64,{data}"></audio>'
+            f'<p class="small">{len(y) / PREVIEW_SR:.2f} s · peak {_dbfs(peak)}{note}</p></div>'
+        )
+    return ('<div class="players">' + "".join(cells) + "</div>"
+            '<p class="small">Previews are mono at 22.05 kHz; the full-quality recreation is '
+            "<code>mix.wav</code> beside this report.</p>")
+
+
+def _dbfs(peak: float) -> str:
+    return f"{20 * math.log10(peak):.1f} dBFS" if peak > 0 else "silent"
+
+
+# --- figures -------------------------------------------------------------------------------------
+
+def _figure(height_in: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(FIG_WIDTH_IN, height_in), dpi=FIG_DPI)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _png(fig, *, palette: bool = False) -> str:
+    """The figure as base64 PNG. ``palette`` reduces it to 256 colours: a spectrogram of a noisy
+    recording is about 1.2 MB as true-colour PNG and under half that as palette PNG, with no
+    difference the eye can see at this size (line plots are small either way and keep their
+    exact colours)."""
+    buf = io.BytesIO()
+    if palette:
+        from PIL import Image  # a dependency of matplotlib
+
+        fig.canvas.draw()
+        rgb = np.asarray(fig.canvas.buffer_rgba())[..., :3]
+        image = Image.fromarray(rgb).quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+                                              dither=Image.Dither.NONE)
+        image.save(buf, format="PNG", optimize=True)
+    else:
+        fig.savefig(buf, format="png", dpi=FIG_DPI, metadata={"Software": None})
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _img(png_b64: str, alt: str) -> str:
+    return f'<img src="data:image/png;base64,{png_b64}" alt="{_esc(alt)}">'
+
+
+def _mpl_text(s: str) -> str:
+    """A user string safe for matplotlib text: '$' would start mathtext."""
+    return str(s).replace("\\", "\\\\").replace("$", r"\$")
+
+
+def _time_axes(fig, rows: int, heights: Sequence[float] | None = None, *, bottom=0.12, top=0.92, hspace=0.25):
+    gs = fig.add_gridspec(rows, 1, height_ratios=heights, left=TIME_LEFT, right=TIME_RIGHT,
+                          bottom=bottom, top=top, hspace=hspace)
+    axes = []
+    for i in range(rows):
+        axes.append(fig.add_subplot(gs[i, 0], sharex=axes[0] if axes else None))
+    return axes
+
+
+def _envelope(y: np.ndarray, columns: int = 2400) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Min / max of y in ``columns`` equal bins: (times s, low, high)."""
+    n = len(y)
+    columns = max(1, min(columns, n))
+    edges = np.linspace(0, n, columns + 1).astype(int)
+    low = np.minimum.reduceat(y, edges[:-1])
+    high = np.maximum.reduceat(y, edges[:-1])
+    return edges[:-1] / PREVIEW_SR, low, high
+
+
+def _waveform_png(target: np.ndarray, recreation: np.ndarray, span: float) -> str:
+    fig = _figure(4.2)
+    axes = _time_axes(fig, 2, top=0.93, bottom=0.12)
+    peak = max([float(np.max(np.abs(y))) for y in (target, recreation) if y.size] + [1e-3])
+    for ax, (label, y, colour) in zip(axes, (("Target", target, TARGET_COLOUR),
+                                             ("Recreation", recreation, RENDER_COLOUR))):
+        if y.size:
+            t, low, high = _envelope(y)
+            ax.fill_between(t, low, high, color=colour, linewidth=0.4, step="post")
+        else:
+            ax.text(0.5, 0.5, "no audio", transform=ax.transAxes, ha="center", va="center", color="0.4")
+        ax.set_ylim(-peak * 1.05, peak * 1.05)
+        ax.set_xlim(0, span)
+        ax.axhline(0, color="0.6", linewidth=0.5)
+        ax.set_ylabel("amplitude")
+        ax.set_title(label, loc="left", fontsize=10, color=colour)
+        ax.grid(axis="x", color="0.9")
+    for ax in axes[:-1]:
+        ax.tick_params(labelbottom=False)
+    axes[-1].set_xlabel("time (s)")
+    return _png(fig)
+
+
+def _log_spectrogram(y: np.ndarray) -> np.ndarray:
+    """Magnitude in dB on SPEC_BINS log-spaced frequencies [shape=(SPEC_BINS, frames)]."""
+    if len(y) < SPEC_N_FFT:
+        y = np.pad(y, (0, SPEC_N_FFT - len(y)))
+    # Centre frames like librosa does, so frame k sits at k * hop seconds.
+    y = np.pad(y, (SPEC_N_FFT // 2, SPEC_N_FFT // 2))
+    frames = 1 + (len(y) - SPEC_N_FFT) // SPEC_HOP
+    idx = np.arange(SPEC_N_FFT)[None, :] + SPEC_HOP * np.arange(frames)[:, None]
+    window = np.hanning(SPEC_N_FFT).astype(np.float32)
+    mag = np.abs(np.fft.rfft(y[idx] * window, axis=1)).T  # (n_fft/2+1, frames)
+    fft_freqs = np.fft.rfftfreq(SPEC_N_FFT, 1.0 / PREVIEW_SR)
+    log_freqs = np.geomspace(SPEC_FMIN, min(SPEC_FMAX, PREVIEW_SR / 2), SPEC_BINS)
+    # Linear interpolation between FFT bins onto the log axis (low notes are blocky, as in any STFT).
+    pos = np.interp(log_freqs, fft_freqs, np.arange(len(fft_freqs)))
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, len(fft_freqs) - 1)
+    frac = (pos - lo)[:, None]
+    power = (mag[lo] * (1 - frac) + mag[hi] * frac) ** 2
+    return 10.0 * np.log10(np.maximum(power, 1e-12))
+
+
+def _spectrogram_png(target: np.ndarray, recreation: np.ndarray, span: float) -> str:
+    fig = _figure(6.0)
+    axes = _time_axes(fig, 2, top=0.95, bottom=0.09, hspace=0.2)
+    specs = [(_log_spectrogram(y) if y.size else None) for y in (target, recreation)]
+    vmax = max([float(s.max()) for s in specs if s is not None] + [-120.0])
+    vmin = vmax - SPEC_RANGE_DB
+    fmax = min(SPEC_FMAX, PREVIEW_SR / 2)
+    ticks = [f for f in (50, 100, 200, 500, 1000, 2000, 5000, 10000) if SPEC_FMIN <= f <= fmax]
+    image = None
+    for ax, spec, (label, colour, y) in zip(axes, specs, (("Target", TARGET_COLOUR, target),
+                                                          ("Recreation", RENDER_COLOUR, recreation))):
+        ax.set_title(label, loc="left", fontsize=10, color=colour)
+        if spec is None:
+            ax.text(0.5, 0.5, "no audio", transform=ax.transAxes, ha="center", va="center", color="0.4")
+        else:
+            seconds = len(y) / PREVIEW_SR
+            image = ax.imshow(spec, origin="lower", aspect="auto", cmap="magma", vmin=vmin, vmax=vmax,
+                              extent=(0, seconds, 0, SPEC_BINS), interpolation="antialiased")
+        # Rows are log-spaced: place the frequency labels where their frequencies fall.
+        ax.set_yticks([SPEC_BINS * math.log(f / SPEC_FMIN) / math.log(fmax / SPEC_FMIN) for f in ticks])
+        ax.set_yticklabels([f"{f // 1000}k" if f >= 1000 else str(f) for f in ticks])
+        ax.set_ylim(0, SPEC_BINS)
+        ax.set_xlim(0, span)
+        ax.set_ylabel("frequency (Hz)")
+    for ax in axes[:-1]:
+        ax.tick_params(labelbottom=False)
+    axes[-1].set_xlabel("time (s)")
+    if image is not None:
+        cax = fig.add_axes((TIME_RIGHT + 0.012, 0.25, 0.012, 0.5))
+        bar = fig.colorbar(image, cax=cax)
+        bar.set_label("dB", fontsize=9)
+    return _png(fig, palette=True)
+
+
+def _rewards_block(rewards: list[float], span: float) -> str:
+    if not rewards:
+        return '<p class="empty">No window rewards were recorded.</p>'
+    from matplotlib import colormaps
+
+    fig = _figure(2.8)
+    (ax,) = _time_axes(fig, 1, bottom=0.18, top=0.9)
+    values = np.array(rewards, dtype=float)
+    finite = np.where(np.isfinite(values), values, 0.0)
+    centres = np.arange(len(values)) * HOP_SECONDS + WINDOW_SECONDS / 2
+    colours = colormaps["viridis"](np.clip(finite, 0.0, 1.0))
+    ax.bar(centres, finite, width=HOP_SECONDS * 0.85, color=colours, edgecolor="0.3", linewidth=0.4)
+    mean = float(np.mean(finite))
+    ax.axhline(mean, color="0.25", linestyle="--", linewidth=0.9)
+    ax.text(span, mean, f" mean {mean:.3f}", va="bottom", ha="right", fontsize=8, color="0.25")
+    ax.set_xlim(0, span)
+    low = min(0.0, float(finite.min()))
+    high = max(1.0, float(finite.max())) if finite.max() > 0.5 else max(float(finite.max()) * 1.15, 0.05)
+    ax.set_ylim(low, high)
+    ax.set_ylabel("reward")
+    ax.set_xlabel(f"time (s) · each bar is a {WINDOW_SECONDS:g} s window, drawn at its centre")
+    ax.grid(axis="y", color="0.9")
+    ax.set_axisbelow(True)
+    best, worst = int(np.argmax(finite)), int(np.argmin(finite))
+    rows = "".join(
+        f"<tr><td>{i + 1}</td><td>{i * HOP_SECONDS:g}–{i * HOP_SECONDS + WINDOW_SECONDS:g} s</td>"
+        f"<td>{_num(v)}</td></tr>" for i, v in enumerate(rewards)
+    )
+    return (
+        _img(_png(fig), "Reward of each window")
+        + f'<p>Mean over {len(values)} windows <b class="reward">{_num(mean)}</b>; best window '
+        f"{best + 1} ({best * HOP_SECONDS:g} s) {_num(values[best])}, worst window {worst + 1} "
+        f"({worst * HOP_SECONDS:g} s) {_num(values[worst])}.</p>"
+        f"<details><summary>Reward of each window</summary><table class=\"log\"><thead><tr>"
+        f"<th>window</th><th>span</th><th>reward</th></tr></thead><tbody>{rows}</tbody></table></details>"
+    )
+
+
+def _history_block(history: list[tuple[float, int, float]]) -> str:
+    if not history:
+        return '<p class="empty">No search history was recorded.</p>'
+    fig = _figure(3.0)
+    gs = fig.add_gridspec(1, 2, left=TIME_LEFT, right=TIME_RIGHT, bottom=0.18, top=0.9, wspace=0.18)
+    t = np.array([h[0] for h in history])
+    e = np.array([h[1] for h in history])
+    b = np.array([h[2] for h in history])
+    for i, (x, label) in enumerate(((t, "elapsed time (s)"), (e, "evaluations"))):
+        ax = fig.add_subplot(gs[0, i])
+        ax.step(x, b, where="post", color=RENDER_COLOUR, linewidth=1.6)
+        ax.plot(x, b, "o", color=RENDER_COLOUR, markersize=2.5)
+        ax.set_xlabel(label)
+        if i == 0:
+            ax.set_ylabel("best reward")
+        ax.grid(color="0.9")
+        ax.set_xlim(left=0)
+    last = history[-1]
+    rate = f", {last[1] / last[0]:.1f} evaluations/s" if last[0] > 0 else ""
+    return (_img(_png(fig), "Best reward against time and evaluations")
+            + f'<p>Best reward <b class="reward">{_num(last[2])}</b> after {last[1]} evaluations in '
+            f"{last[0]:.1f} s{rate}; {len(history)} improvements recorded.</p>")
+
+
+# --- arrangement ---------------------------------------------------------------------------------
+
+def _track_label(track) -> str:
+    return f"{track.name} ({track.instrument})"
+
+
+def _is_drums(track) -> bool:
+    inst = INSTRUMENTS.get(track.instrument)
+    return bool(inst and inst.is_drums)
+
+
+def _arrangement_block(project, span: float, target_seconds: float) -> str:
+    tracks = list(project.tracks)
+    if not any(t.clips for t in tracks):
+        roll = '<p class="empty">The arrangement has no clips.</p>'
+    else:
+        roll = _img(_piano_roll_png(tracks, span, target_seconds), "Piano roll of the arrangement")
+    rows = []
+    for i, t in enumerate(tracks):
+        effects = ", ".join(
+            f"{e.kind}(" + ", ".join(f"{k}={v:g}" for k, v in e.params) + ")" for e in t.effects
+        ) or "—"
+        rows.append(
+            f'<tr><td><span class="swatch" style="background:{_track_colour(i)}"></span>{_esc(t.name)}</td>'
+            f"<td>{_esc(t.instrument)}</td><td>{len(t.clips)}</td><td>{t.gain_db:+.1f} dB</td>"
+            f"<td>{t.pan:+.2f}</td><td>{_esc(effects)}</td></tr>"
+        )
+    table = ('<table class="log"><thead><tr><th>track</th><th>instrument</th><th>clips</th>'
+             "<th>gain</th><th>pan</th><th>effects</th></tr></thead><tbody>"
+             + ("".join(rows) or '<tr><td colspan="6" class="empty">no tracks</td></tr>')
+             + "</tbody></table>")
+    clip_lists = []
+    for i, t in enumerate(tracks):
+        if not t.clips:
+            continue
+        drums = _is_drums(t)
+        body = "".join(
+            f"<tr><td>{c.start:.3f}</td><td>{c.hold:.3f}</td><td>{c.pitch} "
+            f"{_esc(GM_DRUMS.get(c.pitch, '') if drums else note_name(c.pitch))}</td>"
+            f"<td>{c.gain_db:+.1f}</td><td>{_esc(c.sample)}</td></tr>"
+            for c in t.clips
+        )
+        clip_lists.append(
+            f"<details><summary>{_esc(_track_label(t))}: {len(t.clips)} clips</summary>"
+            '<table class="log"><thead><tr><th>start (s)</th><th>hold (s)</th><th>note</th>'
+            f"<th>gain (dB)</th><th>sample</th></tr></thead><tbody>{body}</tbody></table></details>"
+        )
+    meta = (f"<p>Tempo {project.tempo:g} BPM, {project.time_signature[0]}/{project.time_signature[1]}, "
+            f"{project.sample_rate} Hz; arrangement ends at {project.end:.2f} s.</p>")
+    return roll + meta + table + "".join(clip_lists)
+
+
+_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+            "#7f7f7f", "#bcbd22", "#17becf")
+
+
+def _track_colour(i: int) -> str:
+    return _PALETTE[i % len(_PALETTE)]
+
+
+def _piano_roll_png(tracks, span: float, target_seconds: float) -> str:
+    from matplotlib.patches import Patch, Rectangle
+
+    melodic = [(i, t) for i, t in enumerate(tracks) if t.clips and not _is_drums(t)]
+    drums = [(i, t) for i, t in enumerate(tracks) if t.clips and _is_drums(t)]
+    pitches = [c.pitch for _, t in melodic for c in t.clips]
+    drum_notes = sorted({c.pitch for _, t in drums for c in t.clips})
+    p_low, p_high = (min(pitches) - 2, max(pitches) + 2) if pitches else (0, 0)
+    melodic_rows = (p_high - p_low + 1) if melodic else 0
+    # Panel heights in semitone rows; a drum row is drawn twice as tall as a semitone.
+    panels = [p for p in (("melodic", max(melodic_rows, 8)) if melodic else None,
+                          ("drums", 2 * max(len(drum_notes), 2)) if drums else None) if p]
+    row_in = 0.14
+    height = 1.3 + sum(rows for _, rows in panels) * row_in + 0.4 * len(panels)
+    height = min(max(height, 3.0), 14.0)
+    fig = _figure(height)
+    top = 1.0 - 0.75 / height  # room for the legend above
+    axes = _time_axes(fig, len(panels), [rows for _, rows in panels], bottom=0.55 / height, top=top,
+                      hspace=0.08 * len(panels))
+    min_width = span / 300.0  # drum hits are short: keep them visible
+    for ax, (kind, _) in zip(axes, panels):
+        if kind == "melodic":
+            for i, t in melodic:
+                for c in t.clips:
+                    ax.add_patch(Rectangle((c.start, c.pitch - 0.42), max(c.hold, min_width), 0.84,
+                                           facecolor=_track_colour(i), edgecolor="black",
+                                           linewidth=0.4, alpha=0.85))
+            ax.set_ylim(p_low - 0.5, p_high + 0.5)
+            for p in range(p_low, p_high + 1):
+                ax.axhline(p - 0.5, color="0.82" if p % 12 == 0 else "0.94", linewidth=0.6, zorder=0)
+                if p % 12 in (1, 3, 6, 8, 10):  # black keys shaded, as in a DAW's piano roll
+                    ax.axhspan(p - 0.5, p + 0.5, color="0.965", zorder=0, linewidth=0)
+            step = 1 if melodic_rows <= 14 else (2 if melodic_rows <= 28 else 12)
+            ticks = [p for p in range(p_low, p_high + 1) if (p % 12 == 0 if step == 12 else (p - p_low) % step == 0)]
+            ax.set_yticks(ticks)
+            ax.set_yticklabels([note_name(p) for p in ticks], fontsize=8)
+            ax.set_ylabel("note")
+        else:
+            row_of = {p: r for r, p in enumerate(drum_notes)}
+            for i, t in drums:
+                for c in t.clips:
+                    ax.add_patch(Rectangle((c.start, row_of[c.pitch] - 0.38), max(c.hold, min_width), 0.76,
+                                           facecolor=_track_colour(i), edgecolor="black",
+                                           linewidth=0.4, alpha=0.9))
+            ax.set_ylim(-0.5, max(len(drum_notes), 2) - 0.5)
+            ax.set_yticks(range(len(drum_notes)))
+            ax.set_yticklabels([f"{p} {GM_DRUMS.get(p, '')}".strip() for p in drum_notes], fontsize=8)
+            for r in range(len(drum_notes)):
+                ax.axhline(r - 0.5, color="0.9", linewidth=0.6, zorder=0)
+        ax.set_xlim(0, span)
+        ax.grid(axis="x", color="0.88", zorder=0)
+        ax.set_axisbelow(True)
+        if 0 < target_seconds < span:
+            ax.axvline(target_seconds, color="0.3", linestyle=":", linewidth=1.0)
+    for ax in axes[:-1]:
+        ax.tick_params(labelbottom=False)
+    axes[-1].set_xlabel("time (s)")
+    handles = [Patch(facecolor=_track_colour(i), edgecolor="black", linewidth=0.4,
+                     label=_mpl_text(_track_label(t))) for i, t in enumerate(tracks) if t.clips]
+    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(TIME_LEFT, 1.0), ncols=min(len(handles), 5),
+               frameon=False, fontsize=9, handlelength=1.2)
+    return _png(fig)
+
+
+# --- search log ----------------------------------------------------------------------------------
+
+def _log_block(log: list[dict]) -> str:
+    if not log:
+        return '<p class="empty">The search log is empty.</p>'
+    columns: list[str] = []
+    for entry in log:
+        for key in entry:
+            if key not in columns:
+                columns.append(key)
+    parts = [f"<p>{len(log)} entries.</p>"]
+    rewarded = [(i, e) for i, e in enumerate(log) if _is_number(e.get("reward"))]
+    if rewarded:
+        best = sorted(rewarded, key=lambda ie: -float(ie[1]["reward"]))[:LOG_BEST_ROWS]
+        parts.append(f"<h3>Best {len(best)} by reward</h3>" + _log_table(columns, best))
+    last = list(enumerate(log))[-LOG_LAST_ROWS:]
+    parts.append(f"<h3>Last {len(last)}</h3>" + _log_table(columns, last))
+    if len(log) > LOG_LAST_ROWS:
+        shown = list(enumerate(log))[-LOG_ALL_ROWS:]
+        note = "" if len(shown) == len(log) else f" (the last {len(shown)})"
+        parts.append(f"<details><summary>All entries{note}</summary>" + _log_table(columns, shown) + "</details>")
+    return "".join(parts)
+
+
+def _log_table(columns: list[str], rows: list[tuple[int, dict]]) -> str:
+    head = "<th>entry</th>" + "".join(f"<th>{_esc(c)}</th>" for c in columns)
+    body = "".join(
+        f"<tr><td>{i + 1}</td>" + "".join(f"<td>{_esc(_cell(e.get(c)))}</td>" for c in columns) + "</tr>"
+        for i, e in rows
+    )
+    return f'<table class="log"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and math.isfinite(float(v))
+
+
+def _num(v: Any) -> str:
+    return f"{float(v):.4f}" if _is_number(v) else _cell(v)
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        text = ""
+    elif isinstance(v, (bool, np.bool_)):
+        text = "yes" if v else "no"
+    elif isinstance(v, (float, np.floating)):
+        text = f"{float(v):.4g}"
+    elif isinstance(v, (int, np.integer)):
+        text = str(int(v))
+    elif isinstance(v, str):
+        text = v
+    elif isinstance(v, dict):
+        text = ", ".join(f"{k}={_cell(x)}" for k, x in v.items())
+    elif isinstance(v, (list, tuple)):
+        text = ", ".join(_cell(x) for x in v)
+    else:
+        try:
+            text = json.dumps(v, default=str)
+        except (TypeError, ValueError):
+            text = str(v)
+    return text if len(text) <= LOG_CELL_CHARS else text[: LOG_CELL_CHARS - 1] + "…"
+
+
+# --- page ----------------------------------------------------------------------------------------
+
+def _esc(s: Any) -> str:
+    return html.escape(str(s), quote=True)
+
+
+def _section(heading: str, body: str) -> str:
+    return f"<section><h2>{_esc(heading)}</h2>{body}</section>"
+
+
+def _summary(target_seconds, target_sr, render_seconds, render_sr, project, rewards, history, log) -> str:
+    best = history[-1][2] if history else None
+    mean = float(np.mean(rewards)) if rewards else None
+    clips = sum(len(t.clips) for t in project.tracks)
+    items = [
+        ("Best reward", _num(best) if best is not None else "—"),
+        ("Mean window reward", _num(mean) if mean is not None else "—"),
+        ("Target", f"{target_seconds:.2f} s at {target_sr} Hz"),
+        ("Recreation", f"{render_seconds:.2f} s at {render_sr} Hz"),
+        ("Arrangement", f"{len(project.tracks)} tracks, {clips} clips"),
+        ("Search", f"{history[-1][1]} evaluations in {history[-1][0]:.1f} s" if history else "—"),
+    ]
+    cells = "".join(f'<div class="stat"><div class="k">{_esc(k)}</div><div class="v">{_esc(v)}</div></div>'
+                    for k, v in items)
+    return f'<section class="summary">{cells}</section>'
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+body {{ font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0; color: #222; background: #fafafa; }}
+main {{ max-width: 1240px; margin: 0 auto; padding: 16px 20px 48px; }}
+h1 {{ font-size: 1.5em; margin: 0.4em 0 0.6em; }}
+h2 {{ font-size: 1.15em; margin: 0 0 0.5em; border-bottom: 1px solid #ddd; padding-bottom: 0.2em; }}
+h3 {{ font-size: 1em; margin: 1em 0 0.4em; }}
+section {{ background: #fff; border: 1px solid #e3e3e3; border-radius: 6px; padding: 12px 16px; margin: 0 0 16px; }}
+img {{ width: 100%; height: auto; display: block; }}
+.summary {{ display: flex; flex-wrap: wrap; gap: 8px 28px; }}
+.stat .k {{ font-size: 0.8em; color: #666; }}
+.stat .v {{ font-size: 1.15em; font-weight: 600; }}
+.players {{ display: flex; flex-wrap: wrap; gap: 24px; }}
+.player {{ flex: 1 1 360px; }}
+.player h3 {{ margin: 0 0 6px; }}
+audio {{ width: 100%; }}
+.small {{ font-size: 0.85em; color: #555; }}
+.empty {{ color: #888; font-style: italic; }}
+.reward {{ font-size: 1.1em; }}
+table.log {{ border-collapse: collapse; font-size: 0.85em; margin: 4px 0 8px; }}
+table.log th, table.log td {{ border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }}
+table.log th {{ background: #f2f2f2; }}
+table.log tbody tr:nth-child(even) {{ background: #fafafa; }}
+details {{ margin: 6px 0; }}
+summary {{ cursor: pointer; color: #1f5fa8; }}
+.swatch {{ display: inline-block; width: 0.8em; height: 0.8em; margin-right: 6px; border: 1px solid #333; vertical-align: -0.05em; }}
+code {{ background: #f0f0f0; padding: 0 3px; border-radius: 3px; }}
+</style>
+</head>
+<body>
+<main>
+<h1>{title}</h1>
+{body}
+</main>
+</body>
+</html>
+"""

@@ -1,0 +1,373 @@
+"""Ardour 7 session folder: one mono audio track per project track, each clip a region at its exact
+sample position, track gain and pan on the fader and panner, effects as Ardour's bundled ACE
+plugins (the user can still change them).
+
+Written directly as XML, so Ardour need not be installed to export; the tests render the folder
+with Ardour itself (``ardour7-export``) and compare with our mix. Facts this depends on:
+
+* times are superclock units (282 240 000 per second): ``start="a0"``,
+  ``length="a<len>@a<pos>"``, ``ancestral-length="a0@a0"``; plain sample counts load but the
+  positions are ignored;
+* a ``Location`` with ``flags="IsSessionRange"`` must exist or ``ardour7-export`` crashes;
+* audio lives in ``interchange/<NAME>/audiofiles/``.
+
+Pan: Ardour's mono panner has its own -3 dB law, close to but not the renderer's sin/cos law
+(up to about 0.5 dB apart off centre). The session's panner position is chosen so that the
+left/right *ratio* equals ours and the small level difference goes on the fader, so the session
+sounds like our mix; the panner reads within a few percent of the project's pan.
+"""
+from __future__ import annotations
+
+import base64
+import math
+import os
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+from producer.export.clips import ClipSet
+from producer.project import Effect, Project, Track
+
+SUPERCLOCK = 282_240_000  # Ardour 7 superclock ticks per second
+# Ardour's gain fader tops out at +6 dB and the trim knob at +20 dB; more gain than the fader
+# holds goes on the trim.
+FADER_MAX_DB = 6.0
+TRIM_MAX_DB = 20.0
+ARDOUR_SCRIPTS = Path("/usr/share/ardour7/scripts")
+
+
+def superclock(frames: int, sr: int) -> int:
+    """Sample frames -> superclock ticks (exact for every rate dividing 282 240 000)."""
+    return frames * SUPERCLOCK // sr if SUPERCLOCK % sr == 0 else int(round(frames * SUPERCLOCK / sr))
+
+
+# --- pan law -----------------------------------------------------------------------------------
+
+_PAN_SCALE = 2.0 - 4.0 * 10.0 ** (-3.0 / 20.0)  # Ardour panner_1in2out: -3 dB centre
+
+
+def _ardour_pan_gain(x: float) -> float:
+    return x * (_PAN_SCALE * x + 1.0 - _PAN_SCALE)
+
+
+def ardour_pan(pan: float) -> tuple[float, float]:
+    """Project pan in [-1, 1] -> (Ardour azimuth in [0, 1], linear gain correction).
+
+    Ardour plays a mono track at (L, R) = (h(1-a), h(a)); we want (cos t, sin t), t = (pan+1)pi/4.
+    h is increasing, so the azimuth with R/L = tan t is found by bisection, and the correction
+    makes the levels equal too.
+    """
+    theta = (pan + 1.0) * math.pi / 4.0
+    left, right = math.cos(theta), math.sin(theta)
+    if right <= 1e-12:
+        return 0.0, left / _ardour_pan_gain(1.0)
+    if left <= 1e-12:
+        return 1.0, right / _ardour_pan_gain(1.0)
+    lo, hi = 0.0, 1.0
+    target = right / left
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if _ardour_pan_gain(mid) / _ardour_pan_gain(1.0 - mid) < target:
+            lo = mid
+        else:
+            hi = mid
+    a = 0.5 * (lo + hi)
+    return a, left / _ardour_pan_gain(1.0 - a)
+
+
+# --- effects -> ACE plugins --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Plugin:
+    """One Ardour processor for one effect: LV2 by URI, or a Lua DSP script by file."""
+
+    name: str
+    kind: str  # "lv2" or "luaproc"
+    uri: str  # LV2 URI, or the Lua script's file name
+    ports: tuple[tuple[str, float], ...]  # LV2 symbol (or Lua parameter index) -> value
+
+
+def _q_to_octaves(q: float) -> float:
+    # Bandwidth of a peaking band in octaves from its Q (RBJ cookbook relation).
+    return 2.0 / math.log(2.0) * math.asinh(1.0 / (2.0 * q))
+
+
+def _clamp(v: float, lo: float, hi: float) -> float:
+    return min(max(v, lo), hi)
+
+
+def _eq(**bands: float) -> tuple[tuple[str, float], ...]:
+    # ACE EQ with every section off except those set: a flat EQ with one active band.
+    ports = {"freql": 160.0, "gl": 0.0, "freq1": 300.0, "g1": 0.0, "bw1": 1.0, "freq2": 1000.0, "g2": 0.0,
+             "bw2": 1.0, "freq3": 2500.0, "g3": 0.0, "bw3": 1.0, "freq4": 6000.0, "g4": 0.0, "bw4": 1.0,
+             "freqh": 9000.0, "gh": 0.0, "master": 0.0, "filtogl": 0, "filtog1": 0, "filtog2": 0,
+             "filtog3": 0, "filtog4": 0, "filtogh": 0, "enable": 1}
+    ports.update(bands)
+    return tuple(ports.items())
+
+
+def plugin_for(effect: Effect) -> Plugin | None:
+    """The ACE plugin that does what ``effect`` does, parameters translated; None where Ardour
+    bundles nothing alike (chorus, distortion)."""
+    p = effect.param_dict
+    k = effect.kind
+    if k in ("lowpass", "highpass"):
+        # ACE High/Low Pass Filter: 0 HP steepness, 1 HP freq, 2 HP resonance, 3-5 the same for
+        # LP, 6 enable. Steepness 1 is 12 dB/oct, as ours; 0 switches the other filter off.
+        hp = k == "highpass"
+        f, q = p["cutoff_hz"], _clamp(p["q"], 0.1, 6.0)
+        return Plugin("ACE High/Low Pass Filter", "luaproc", "HiAndLowPass.lua", (
+            ("0", 1 if hp else 0), ("1", _clamp(f, 5, 20000) if hp else 100.0), ("2", q if hp else 0.707),
+            ("3", 0 if hp else 1), ("4", 18000.0 if hp else _clamp(f, 20, 20000)), ("5", 0.707 if hp else q),
+            ("6", 1)))
+    if k == "peak":
+        return Plugin("ACE EQ", "lv2", "urn:ardour:a-eq", _eq(
+            freq1=p["freq_hz"], g1=_clamp(p["gain_db"], -20, 20), bw1=_clamp(_q_to_octaves(p["q"]), 0.1, 4.0),
+            filtog1=1))
+    if k == "low_shelf":
+        return Plugin("ACE EQ", "lv2", "urn:ardour:a-eq", _eq(freql=p["freq_hz"], gl=_clamp(p["gain_db"], -20, 20),
+                                                              filtogl=1))
+    if k == "high_shelf":
+        return Plugin("ACE EQ", "lv2", "urn:ardour:a-eq", _eq(freqh=p["freq_hz"], gh=_clamp(p["gain_db"], -20, 20),
+                                                              filtogh=1))
+    if k == "compressor":
+        return Plugin("ACE Compressor", "lv2", "urn:ardour:a-comp", (
+            ("att", _clamp(p["attack_ms"], 0.1, 100.0)), ("rel", _clamp(p["release_ms"], 1.0, 2000.0)),
+            ("kn", 0.0), ("rat", p["ratio"]), ("thr", p["threshold_db"]), ("mak", 0.0), ("sidech", 0),
+            ("enable", 1)))
+    if k == "reverb":
+        wet, dry = p["wet"], p["dry"]
+        return Plugin("ACE Reverb", "lv2", "urn:ardour:a-reverb", (
+            ("blend", wet / (wet + dry) if wet + dry > 0 else 0.0),
+            ("roomsz", 0.5 + 0.5 * p["room_size"]), ("enable", 1)))
+    if k == "delay":
+        # Ours adds wet * echoes to the dry signal; ACE Delay cross-fades dry and wet.
+        wet = p["wet"]
+        return Plugin("ACE Delay", "lv2", "urn:ardour:a-delay", (
+            ("inv", 0), ("sync", 0), ("time", p["time_ms"]), ("div", 4), ("drywet", 100.0 * wet / (1.0 + wet)),
+            ("feedback", 100.0 * p["feedback"]), ("lpf", 20000.0), ("gain", 20.0 * math.log10(1.0 + wet)),
+            ("enable", 1), ("dot", 0)))
+    return None
+
+
+# --- XML ---------------------------------------------------------------------------------------
+
+class _Ids:
+    def __init__(self, start: int = 1000):
+        self.next = start
+
+    def __call__(self) -> str:
+        self.next += 1
+        return str(self.next)
+
+
+def _el(parent, tag: str, **attrs) -> ET.Element:
+    return ET.SubElement(parent, tag, {k.replace("_", "-"): str(v) for k, v in attrs.items()})
+
+
+def _fmt(v: float) -> str:
+    return repr(float(v)) if not float(v).is_integer() else str(int(v))
+
+
+def _controllable(parent, ids: _Ids, name: str, value, flags: str = "", **extra) -> None:
+    _el(parent, "Controllable", name=name, id=ids(), flags=flags, value=value, **extra)
+
+
+def _gain_processors(route, ids: _Ids, trim: float, gain: float, plugins: list[ET.Element]) -> None:
+    trim_p = _el(route, "Processor", id=ids(), name="Trim", active=1, user_latency=0, use_user_latency=0,
+                 type="trim")
+    _controllable(trim_p, ids, "trimcontrol", _fmt(trim), "GainLike")
+    route.extend(plugins)  # effects before the fader, as the renderer runs them before gain and pan
+    amp = _el(route, "Processor", id=ids(), name="Amp", active=1, user_latency=0, use_user_latency=0, type="amp")
+    _controllable(amp, ids, "gaincontrol", _fmt(gain), "GainLike")
+
+
+def _plugin_processor(plugin: Plugin, ids: _Ids, active: bool) -> ET.Element | None:
+    proc = ET.Element("Processor", {"id": ids(), "name": plugin.name, "active": "1" if active else "0",
+                                    "user-latency": "0", "use-user-latency": "0", "type": plugin.kind,
+                                    "count": "1", "custom": "0"})
+    if plugin.kind == "lv2":
+        proc.set("unique-id", plugin.uri)
+        state = _el(proc, "lv2", last_preset_uri="", last_preset_label="", parameter_changed_since_last_preset=0)
+        for sym, value in plugin.ports:
+            _el(state, "Port", symbol=sym, value=_fmt(value))
+    else:
+        # A Lua DSP plugin's state carries its script; take Ardour's own copy where installed.
+        script = ARDOUR_SCRIPTS / plugin.uri
+        if not script.is_file():
+            return None
+        import hashlib
+
+        source = script.read_bytes()
+        proc.set("unique-id", hashlib.sha1(source).hexdigest())
+        state = _el(proc, "luaproc", last_preset_uri="", last_preset_label="", parameter_changed_since_last_preset=0)
+        s = _el(state, "script", lua="Lua 5.3", origin=str(script))
+        s.text = base64.b64encode(source).decode("ascii")
+        for index, value in plugin.ports:
+            _el(state, "Port", id=index, value=_fmt(value))
+    return proc
+
+
+def _route_common(route, ids: _Ids, name: str, n_in: int, inputs_from: list[str], outputs_to: list[str],
+                  azimuth: float) -> None:
+    _controllable(route, ids, "solo", 0, "Toggle,RealTime", self_solo=0, soloed_by_upstream=0,
+                  soloed_by_downstream=0)
+    io_in = _el(route, "IO", name=name, id=ids(), direction="Input", default_type="audio")
+    for i in range(n_in):
+        port = _el(io_in, "Port", type="audio", name=f"{name}/audio_in {i + 1}")
+        if i < len(inputs_from):
+            _el(port, "Connection", other=inputs_from[i])
+    io_out = _el(route, "IO", name=name, id=ids(), direction="Output", default_type="audio")
+    for i in range(2):
+        port = _el(io_out, "Port", type="audio", name=f"{name}/audio_out {i + 1}")
+        if i < len(outputs_to):
+            _el(port, "Connection", other=outputs_to[i])
+    _el(route, "MuteMaster", mute_point="PostFader,Listen,Main", muted=0)
+    _controllable(route, ids, "mute", 0, "Toggle,RealTime")
+    _controllable(route, ids, "phase", 0, "Toggle", phase_invert="0" * n_in)
+    pannable = _el(route, "Pannable")
+    _controllable(pannable, ids, "pan-azimuth", _fmt(azimuth))
+    _controllable(pannable, ids, "pan-width", 0 if n_in == 1 else 1)
+    _controllable(pannable, ids, "pan-elevation", 0)
+    _controllable(pannable, ids, "pan-frontback", 0)
+    _controllable(pannable, ids, "pan-lfe", 0)
+
+
+def _split_gain(gain_db: float, correction: float) -> tuple[float, float]:
+    """Track gain (dB) and pan correction (linear) -> (trim, fader) linear gains."""
+    total_db = gain_db + 20.0 * math.log10(correction)
+    trim_db = _clamp(total_db - FADER_MAX_DB, 0.0, TRIM_MAX_DB) if total_db > FADER_MAX_DB else 0.0
+    return 10.0 ** (trim_db / 20.0), 10.0 ** ((total_db - trim_db) / 20.0)
+
+
+def session_xml(project: Project, clips: ClipSet, name: str, *, plugins_active: bool = True) -> tuple[bytes, list[str]]:
+    """The ``NAME.ardour`` document; returns (bytes, notes about effects not carried over)."""
+    sr = clips.sr
+    ids = _Ids()
+    notes: list[str] = []
+    session = ET.Element("Session", {"version": "7002", "name": name, "sample-rate": str(sr),
+                                     "session-range-is-free": "0"})
+    _el(session, "ProgramVersion", created_with="producer", modified_with="producer")
+    config = _el(session, "Config")
+    for opt, value in (("native-file-data-format", "FormatFloat"), ("native-file-header-format", "WAVE"),
+                       ("use-region-fades", 1), ("use-transport-fades", 1), ("use-monitor-fades", 1)):
+        _el(config, "Option", name=opt, value=value)
+    _el(session, "Metadata")
+    sources = _el(session, "Sources")
+    source_ids: dict[str, str] = {}
+    for file in clips.audio:
+        source_ids[file] = ids()
+        _el(sources, "Source", name=file, type="audio", flags="", id=source_ids[file], captured_for="",
+            channel=0, origin="", gain=1)
+    _el(session, "Regions")
+    locations = _el(session, "Locations")
+    end = superclock(max(clips.end_frame, 1), sr)
+    _el(locations, "Location", id=ids(), name="session", start="a0", end=f"a{end}", flags="IsSessionRange",
+        locked=0, timestamp=0, cue=0)
+
+    routes = _el(session, "Routes")
+    playlists_el = ET.Element("Playlists")
+    master = _el(routes, "Route", version=7002, id=ids(), name="Master", default_type="audio", strict_io=1,
+                 active=1, denormal_protection=0, meter_point="MeterPostFader", disk_io_point="DiskIOPreFader",
+                 meter_type="MeterPeak")
+    _el(master, "PresentationInfo", order=0, flags="MasterOut,OrderSet", color=0)
+    track_outs = [[f"{t.name}/audio_out 1" for t in project.tracks], [f"{t.name}/audio_out 2" for t in project.tracks]]
+    _route_common(master, ids, "Master", 2, [], ["system:playback_1", "system:playback_2"], 0.5)
+    # Each master input port gathers every track's matching output.
+    for port, others in zip(master.find("IO").findall("Port"), track_outs):
+        for other in others:
+            _el(port, "Connection", other=other)
+    _gain_processors(master, ids, 1.0, 1.0, [])
+    mo = _el(master, "Processor", id=ids(), name="Master", active=1, user_latency=0, use_user_latency=0,
+             own_input=1, own_output=0, output="Master", type="main-outs", role="Main")
+    _el(mo, "PannerShell", bypassed=0, user_panner="", linked_to_route=1)
+
+    for order, (track, placed) in enumerate(zip(project.tracks, clips.tracks), start=1):
+        playlist_id = ids()
+        route = _el(routes, "Route", version=7002, id=ids(), name=track.name, default_type="audio", strict_io=1,
+                    active=1, denormal_protection=0, meter_point="MeterPostFader", disk_io_point="DiskIOPreFader",
+                    meter_type="MeterPeak", audio_playlist=playlist_id, saved_meter_point="MeterPostFader",
+                    alignment_choice="Automatic", mode="Normal")
+        _el(route, "PresentationInfo", order=order, flags="AudioTrack,OrderSet", color=0)
+        azimuth, correction = ardour_pan(track.pan)
+        _route_common(route, ids, track.name, 1, [], ["Master/audio_in 1", "Master/audio_in 2"], azimuth)
+        _el(route, "Processor", id=ids(), name=f"recorder:{track.name}", active=1, user_latency=0,
+            use_user_latency=0, type="diskwriter", record_safe=0)
+        _el(route, "Processor", id=ids(), name=f"player:{track.name}", active=1, user_latency=0,
+            use_user_latency=0, type="diskreader")
+        plugins = []
+        for effect in track.effects:
+            plugin = plugin_for(effect)
+            proc = _plugin_processor(plugin, ids, plugins_active) if plugin else None
+            if proc is None:
+                notes.append(f"{track.name}: {effect.kind} {effect.param_dict} has no Ardour built-in; add one by hand")
+                continue
+            plugins.append(proc)
+        trim, gain = _split_gain(track.gain_db, correction)
+        _gain_processors(route, ids, trim, gain, plugins)
+        mo = _el(route, "Processor", id=ids(), name=track.name, active=1, user_latency=0, use_user_latency=0,
+                 own_input=1, own_output=0, output=track.name, type="main-outs", role="Main")
+        _el(mo, "PannerShell", bypassed=0, user_panner="", linked_to_route=1)
+        _controllable(route, ids, "monitor", 0, "RealTime", monitoring="")
+        _controllable(route, ids, "rec-safe", 0, "Toggle,RealTime")
+        _controllable(route, ids, "rec-enable", 0, "Toggle,RealTime")
+
+        playlist = _el(playlists_el, "Playlist", id=playlist_id, name=track.name, type="audio",
+                       orig_track_id=route.get("id"), shared_with_ids="", pgroup_id="", frozen=0, combine_ops=0)
+        for layer, pc in enumerate(placed):
+            pos, length = superclock(pc.start_frame, sr), superclock(pc.frames, sr)
+            src = source_ids[pc.file]
+            # Transparent (opaque=0) so overlapping clips sum, as they do in our mix; region fades
+            # off because each clip already carries its 30 ms release and starts on purpose.
+            _el(playlist, "Region", name=f"{pc.file[:-4]}.{layer + 1}", muted=0, opaque=0, locked=0,
+                video_locked=0, automatic=0, whole_file=0, import_=0, external=0, sync_marked=0,
+                left_of_split=0, right_of_split=0, hidden=0, position_locked=0, valid_transients=0,
+                start="a0", length=f"a{length}@a{pos}", sync_position="a0", ancestral_start="a0",
+                ancestral_length="a0@a0", stretch=1, shift=1, layering_index=layer, tags="",
+                contents=0, id=ids(), type="audio", layer=layer, source_0=src, master_source_0=src,
+                channels=1, envelope_active=0, default_fade_in=0, default_fade_out=0,
+                fade_in_active=0, fade_out_active=0, scale_amplitude=1)
+    session.append(playlists_el)
+    _el(session, "UnusedPlaylists")
+    _el(session, "RouteGroups")
+    tempo_map = _el(session, "TempoMap", superclocks_per_second=SUPERCLOCK)
+    tempos = _el(tempo_map, "Tempos")
+    bpm = _fmt(project.tempo)
+    num, den = project.time_signature
+    _el(tempos, "Tempo", npm=bpm, enpm=bpm, note_type=4, type="Tempo::Constant", active=1, locked_to_meter=0,
+        continuing=0, sclock=0, quarters="0:0", bbt="1|1|0", omega=0)
+    meters = _el(tempo_map, "Meters")
+    _el(meters, "Meter", note_value=den, divisions_per_bar=num, sclock=0, quarters="0:0", bbt="1|1|0")
+    _el(tempo_map, "MusicTimes")
+    session.set("id-counter", str(ids.next + 1))
+    ET.indent(session, "  ")
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(session, encoding="utf-8") + b"\n", notes
+
+
+def write_ardour_session(
+    project: Project,
+    clips: ClipSet,
+    folder: str | os.PathLike,
+    *,
+    name: str = "producer",
+    clip_dir: str | os.PathLike | None = None,
+    plugins_active: bool = True,
+) -> Path:
+    """Write an Ardour 7 session into ``folder`` (created): ``NAME.ardour`` and the clip audio in
+    ``interchange/NAME/audiofiles/`` (linked from ``clip_dir`` where its files are already
+    written, else written). ``plugins_active=False`` writes every plugin bypassed. Returns the
+    ``.ardour`` file's path. Open with ``ardour7 folder/NAME.ardour``."""
+    folder = Path(folder)
+    for sub in ("analysis", "dead", "export", "externals", "peaks", "plugins", f"interchange/{name}/midifiles"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    audio_dir = folder / "interchange" / name / "audiofiles"
+    if clip_dir is not None:
+        clips.link_into(clip_dir, audio_dir)
+    else:
+        clips.write(audio_dir)
+    xml, notes = session_xml(project, clips, name, plugins_active=plugins_active)
+    path = folder / f"{name}.ardour"
+    path.write_bytes(xml)
+    if notes:
+        (folder / "effects-not-carried.txt").write_text("\n".join(notes) + "\n")
+    return path

@@ -186,7 +186,7 @@ def _figure(height_in: float):
 
 def _png(fig, *, palette: bool = False) -> str:
     """The figure as base64 PNG. ``palette`` reduces it to 256 colours: a spectrogram of a noisy
-    recording is about 1.2 MB as true-colour PNG and under half that as palette PNG, with no
+    recording is about 1.2 MB as true-colour PNG and a fifth of that as palette PNG, with no
     difference the eye can see at this size (line plots are small either way and keep their
     exact colours)."""
     buf = io.BytesIO()
@@ -195,7 +195,7 @@ def _png(fig, *, palette: bool = False) -> str:
 
         fig.canvas.draw()
         rgb = np.asarray(fig.canvas.buffer_rgba())[..., :3]
-        image = Image.fromarray(rgb).quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+        image = Image.fromarray(rgb).quantize(colors=256, method=Image.Quantize.MAXCOVERAGE,
                                               dither=Image.Dither.NONE)
         image.save(buf, format="PNG", optimize=True)
     else:
@@ -248,6 +248,7 @@ def _waveform_png(target: np.ndarray, recreation: np.ndarray, span: float) -> st
         ax.set_ylabel("amplitude")
         ax.set_title(label, loc="left", fontsize=10, color=colour)
         ax.grid(axis="x", color="0.9")
+        ax.set_axisbelow(True)
     for ax in axes[:-1]:
         ax.tick_params(labelbottom=False)
     axes[-1].set_xlabel("time (s)")
@@ -279,8 +280,10 @@ def _spectrogram_png(target: np.ndarray, recreation: np.ndarray, span: float) ->
     fig = _figure(6.0)
     axes = _time_axes(fig, 2, top=0.95, bottom=0.09, hspace=0.2)
     specs = [(_log_spectrogram(y) if y.size else None) for y in (target, recreation)]
-    vmax = max([float(s.max()) for s in specs if s is not None] + [-120.0])
-    vmin = vmax - SPEC_RANGE_DB
+    # One scale for both, 0 dB at the loudest bin of either, so their levels compare directly.
+    ref = max([float(s.max()) for s in specs if s is not None] + [-120.0])
+    specs = [None if s is None else s - ref for s in specs]
+    vmax, vmin = 0.0, -SPEC_RANGE_DB
     fmax = min(SPEC_FMAX, PREVIEW_SR / 2)
     ticks = [f for f in (50, 100, 200, 500, 1000, 2000, 5000, 10000) if SPEC_FMIN <= f <= fmax]
     image = None
@@ -305,7 +308,7 @@ def _spectrogram_png(target: np.ndarray, recreation: np.ndarray, span: float) ->
     if image is not None:
         cax = fig.add_axes((TIME_RIGHT + 0.012, 0.25, 0.012, 0.5))
         bar = fig.colorbar(image, cax=cax)
-        bar.set_label("dB", fontsize=9)
+        bar.set_label("dB re loudest bin", fontsize=9)
     return _png(fig, palette=True)
 
 
@@ -358,7 +361,8 @@ def _history_block(history: list[tuple[float, int, float]]) -> str:
     for i, (x, label) in enumerate(((t, "elapsed time (s)"), (e, "evaluations"))):
         ax = fig.add_subplot(gs[0, i])
         ax.step(x, b, where="post", color=RENDER_COLOUR, linewidth=1.6)
-        ax.plot(x, b, "o", color=RENDER_COLOUR, markersize=2.5)
+        if len(history) <= 200:
+            ax.plot(x, b, "o", color=RENDER_COLOUR, markersize=2.5)
         ax.set_xlabel(label)
         if i == 0:
             ax.set_ylabel("best reward")

@@ -1,0 +1,207 @@
+"""DAWproject (``.dawproject``): the open exchange format read by Bitwig, Studio One, Cubase and
+others. A zip holding ``project.xml``, ``metadata.xml`` and the clip audio under ``audio/``.
+
+Layout written:
+
+* one audio track per project track: the dry clip files as audio clips at their exact times, in
+  seconds; volume and pan on the channel; the effect chain as devices. EQ-like effects become the
+  format's built-in ``Equalizer`` (one band each), the compressor its built-in ``Compressor``;
+  reverb, delay, chorus and distortion have no built-in in the format, so they are written as
+  named ``BuiltinDevice`` placeholders carrying our parameters (hosts show them as devices to
+  replace with their own);
+* after each audio track, a note track ("<name> notes", muted: it has no instrument) with the
+  same arrangement as note clips, so the part can be re-voiced with any instrument;
+* a master track every channel is routed to.
+
+Time unit is seconds throughout (``timeUnit="seconds"``), so positions do not depend on tempo.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path
+
+from producer import __version__
+from producer.export.clips import ClipSet
+from producer.project import Effect, Project
+
+FORMAT_VERSION = "1.0"
+
+
+class _Ids:
+    def __init__(self):
+        self.n = 0
+
+    def __call__(self) -> str:
+        self.n += 1
+        return f"id{self.n}"
+
+
+def _el(parent, tag: str, **attrs) -> ET.Element:
+    return ET.SubElement(parent, tag, {k: _str(v) for k, v in attrs.items() if v is not None})
+
+
+def _str(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return repr(v)
+    return str(v)
+
+
+def _real(parent, tag: str, ids: _Ids, value: float, unit: str, *, name: str | None = None,
+          lo: float | None = None, hi: float | None = None) -> ET.Element:
+    return _el(parent, tag, id=ids(), name=name, unit=unit, value=float(value),
+               min=None if lo is None else float(lo), max=None if hi is None else float(hi))
+
+
+def _eq_band(eq, ids: _Ids, band_type: str, freq: float, *, gain: float | None = None, q: float | None = None) -> None:
+    band = _el(eq, "Band", type=band_type, order=2 if band_type in ("lowPass", "highPass") else None)
+    _real(band, "Freq", ids, freq, "hertz", lo=20.0, hi=20000.0)
+    if gain is not None:
+        _real(band, "Gain", ids, gain, "decibel", lo=-24.0, hi=24.0)
+    if q is not None:
+        _real(band, "Q", ids, q, "linear", lo=0.1, hi=10.0)
+    _el(band, "Enabled", id=ids(), value=True)
+
+
+_BAND = {"lowpass": "lowPass", "highpass": "highPass", "peak": "bell", "low_shelf": "lowShelf",
+         "high_shelf": "highShelf"}
+_UNITS = {"Hz": "hertz", "dB": "decibel", "ms": "seconds"}
+
+
+def _device(devices, ids: _Ids, effect: Effect) -> None:
+    """One effect -> one device element in ``devices``."""
+    p = effect.param_dict
+    k = effect.kind
+    if k in _BAND:
+        eq = _el(devices, "Equalizer", id=ids(), deviceName=f"EQ ({k.replace('_', ' ')})", deviceRole="audioFX",
+                 loaded=True)
+        _el(eq, "Enabled", id=ids(), value=True)
+        if k in ("lowpass", "highpass"):
+            _eq_band(eq, ids, _BAND[k], p["cutoff_hz"], q=p["q"])
+        else:
+            _eq_band(eq, ids, _BAND[k], p["freq_hz"], gain=p["gain_db"], q=p["q"])
+        return
+    if k == "compressor":
+        c = _el(devices, "Compressor", id=ids(), deviceName="Compressor", deviceRole="audioFX", loaded=True)
+        _el(c, "Enabled", id=ids(), value=True)
+        # The schema fixes the element order: Attack, AutoMakeup, InputGain, OutputGain, Ratio, ...
+        _real(c, "Attack", ids, p["attack_ms"] / 1000.0, "seconds")
+        _el(c, "AutoMakeup", id=ids(), value=False)
+        _real(c, "InputGain", ids, 0.0, "decibel")
+        _real(c, "OutputGain", ids, 0.0, "decibel")
+        _real(c, "Ratio", ids, p["ratio"], "linear", lo=1.0, hi=20.0)
+        _real(c, "Release", ids, p["release_ms"] / 1000.0, "seconds")
+        _real(c, "Threshold", ids, p["threshold_db"], "decibel", lo=-60.0, hi=0.0)
+        return
+    from producer.render.effects import EFFECTS
+
+    dev = _el(devices, "BuiltinDevice", id=ids(), deviceName=k, deviceRole="audioFX", deviceVendor="producer",
+              loaded=False, comment=EFFECTS[k].description)
+    params = _el(dev, "Parameters")
+    for spec in EFFECTS[k].params:
+        value = p[spec.name] / 1000.0 if spec.unit == "ms" else p[spec.name]
+        _real(params, "RealParameter", ids, value, _UNITS.get(spec.unit, "linear"), name=spec.name)
+    _el(dev, "Enabled", id=ids(), value=True)
+
+
+def _channel(track_el, ids: _Ids, *, role: str, destination: str | None, volume: float, pan: float,
+             effects=(), muted: bool = False) -> ET.Element:
+    ch = _el(track_el, "Channel", id=ids(), audioChannels=2, destination=destination, role=role, solo=False)
+    if effects:
+        devices = _el(ch, "Devices")
+        for effect in effects:
+            _device(devices, ids, effect)
+    _el(ch, "Mute", id=ids(), name="Mute", value=muted)
+    _real(ch, "Pan", ids, (pan + 1.0) / 2.0, "normalized", name="Pan", lo=0.0, hi=1.0)
+    _real(ch, "Volume", ids, volume, "linear", name="Volume", lo=0.0, hi=max(2.0, volume))
+    return ch
+
+
+def project_xml(project: Project, clips: ClipSet, audio_dir: str = "audio") -> bytes:
+    """The ``project.xml`` document; audio clips point at ``audio_dir/<file>`` inside the zip."""
+    ids = _Ids()
+    root = ET.Element("Project", {"version": FORMAT_VERSION})
+    _el(root, "Application", name="producer", version=__version__)
+    transport = _el(root, "Transport")
+    _real(transport, "Tempo", ids, project.tempo, "bpm", name="Tempo", lo=20.0, hi=400.0)
+    num, den = project.time_signature
+    _el(transport, "TimeSignature", id=ids(), numerator=num, denominator=den)
+
+    structure = _el(root, "Structure")
+    track_ids: list[tuple[str, str]] = []  # (audio track id, note track id)
+    # Built first (the tracks route to its channel), placed last.
+    master = ET.Element("Track", {"id": ids(), "name": "Master", "contentType": "audio notes", "loaded": "true"})
+    master_channel = _channel(master, ids, role="master", destination=None, volume=1.0, pan=0.0)
+    for track in project.tracks:
+        audio_track = _el(structure, "Track", id=ids(), name=track.name, contentType="audio", loaded=True)
+        _channel(audio_track, ids, role="regular", destination=master_channel.get("id"),
+                 volume=10.0 ** (track.gain_db / 20.0), pan=track.pan, effects=track.effects)
+        note_track = _el(structure, "Track", id=ids(), name=f"{track.name} notes", contentType="notes", loaded=True,
+                         comment=f"the notes of {track.name} ({track.instrument}); muted: assign an instrument")
+        _channel(note_track, ids, role="regular", destination=master_channel.get("id"), volume=1.0, pan=track.pan,
+                 muted=True)
+        track_ids.append((audio_track.get("id"), note_track.get("id")))
+    structure.append(master)
+
+    arrangement = _el(root, "Arrangement", id=ids())
+    lanes = _el(arrangement, "Lanes", id=ids(), timeUnit="seconds")
+    sr = clips.sr
+    for track, placed, (audio_id, note_id) in zip(project.tracks, clips.tracks, track_ids):
+        track_lanes = _el(lanes, "Lanes", id=ids(), track=audio_id)
+        clip_list = _el(track_lanes, "Clips", id=ids())
+        for pc in placed:
+            start, dur = pc.start_seconds(sr), pc.duration_seconds(sr)
+            clip = _el(clip_list, "Clip", name=pc.file[:-4], time=start, duration=dur, playStart=0.0)
+            audio = _el(clip, "Audio", id=ids(), channels=1, sampleRate=sr, duration=dur)
+            _el(audio, "File", path=f"{audio_dir}/{pc.file}", external=False)
+        note_lanes = _el(lanes, "Lanes", id=ids(), track=note_id)
+        note_clips = _el(note_lanes, "Clips", id=ids())
+        if track.clips:
+            from producer.export.midi import velocity_for_gain
+
+            end = max(c.end for c in track.clips)
+            nc = _el(note_clips, "Clip", name=f"{track.name} notes", time=0.0, duration=end, playStart=0.0)
+            notes = _el(nc, "Notes", id=ids())
+            channel = 9 if track.instrument == "drums" else 0
+            for c in track.clips:
+                _el(notes, "Note", time=c.start, duration=c.hold, channel=channel, key=c.pitch,
+                    vel=velocity_for_gain(c.gain_db) / 127.0, rel=0.5)
+    ET.indent(root, "  ")
+    return b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + ET.tostring(root, encoding="utf-8") + b"\n"
+
+
+def metadata_xml(*, title: str = "", comment: str = "") -> bytes:
+    root = ET.Element("MetaData")
+    if title:
+        ET.SubElement(root, "Title").text = title
+    ET.SubElement(root, "Producer").text = "producer"
+    if comment:
+        ET.SubElement(root, "Comment").text = comment
+    ET.indent(root, "  ")
+    return b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + ET.tostring(root, encoding="utf-8") + b"\n"
+
+
+def write_dawproject(
+    project: Project,
+    clips: ClipSet,
+    path: str | os.PathLike,
+    *,
+    clip_dir: str | os.PathLike | None = None,
+    title: str = "",
+) -> Path:
+    """Write ``path`` (a ``.dawproject`` zip) with the clip audio embedded, read from
+    ``clip_dir`` where already written, else encoded here. Returns the path."""
+    path = Path(path)
+    with tempfile.TemporaryDirectory() as tmp:
+        if clip_dir is None:
+            clip_dir = clips.write(tmp)
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("project.xml", project_xml(project, clips))
+            zf.writestr("metadata.xml", metadata_xml(title=title, comment="exported by producer"))
+            for name in clips.audio:
+                zf.write(Path(clip_dir) / name, f"audio/{name}")
+    return path

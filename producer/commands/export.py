@@ -1,13 +1,41 @@
-"""`producer export` (arguments and wiring are filled in by the module's owner)."""
+"""`producer export PROJECT.json --format ardour,dawproject,rpp,midi,stems --out DIR`."""
 from __future__ import annotations
 
-from producer.errors import ProducerError
+FORMAT_HELP = "ardour, dawproject, rpp, midi, stems (comma-separated), or all"
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("export", help="(not built yet)")
+    p = sub.add_parser(
+        "export",
+        help="write DAW sessions of a project.json: Ardour, DAWproject, REAPER, MIDI, stems",
+        description="Export a producer project for other DAWs. Sessions (Ardour 7 folder, .dawproject, "
+        ".rpp) place the dry clip audio (written to clips/) at the clips' exact positions with the "
+        "tracks' gain, pan and effects as plugins; stems/ are the printed (wet) tracks; "
+        "arrangement.mid is the type-1 MIDI file.",
+    )
+    p.add_argument("project", help="project.json to export")
+    p.add_argument("--format", default="all", metavar="LIST", help=f"formats to write: {FORMAT_HELP} (default: all)")
+    p.add_argument("--out", required=True, help="output folder (must be empty or absent unless --force)")
+    p.add_argument("--force", action="store_true", help="replace a non-empty output folder")
+    p.add_argument("--samples", metavar="DIR", help="sample library folder (default: the shipped pack)")
+    p.add_argument("--name", default="session", help="session name used for the files (default: session)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    raise ProducerError("'export' is not built yet")
+    # Imported here, after parsing, so `producer --help` stays instant.
+    from producer.errors import InputError
+    from producer.export.sessions import export_project, parse_formats
+    from producer.samples import Library
+
+    formats = parse_formats(args.format)  # an unknown name fails before anything is read
+    if not args.name or any(c in args.name for c in '/\\:*?"<>|') or args.name.startswith("."):
+        raise InputError(f"--name {args.name!r}: use letters, digits, spaces, '-' or '_'")
+    library = Library.from_manifest(args.samples) if args.samples else None
+    written = export_project(args.project, args.out, formats=formats, force=args.force, library=library,
+                             name=args.name)
+    print(f"exported {', '.join(formats)} -> {args.out}/")
+    for kind, paths in written.items():
+        shown = paths if len(paths) <= 3 else paths[:2] + [f"... {len(paths) - 2} more"]
+        print(f"  {kind}: " + ", ".join(str(p) for p in shown))
+    return 0

@@ -9,6 +9,7 @@ Weights files are ``torch.save`` dicts holding only plain values and tensors, lo
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def save_weights(path: str | os.PathLike, net, *, arch: str, config: dict, class
 
     state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
     torch.save({"format": FORMAT, "arch": arch, "config": dict(config), "classes": list(classes),
-                "state_dict": state, "meta": dict(meta or {})}, str(path))
+                "state_dict": state, "meta": json.loads(json.dumps(meta or {}))}, str(path))
     return sha256_of(path)
 
 

@@ -1,13 +1,57 @@
-"""`producer recreate` (arguments and wiring are filled in by the module's owner)."""
+"""`producer recreate INPUT --out DIR`: rebuild a sound as an editable multitrack project."""
 from __future__ import annotations
-
-from producer.errors import ProducerError
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("recreate", help="(not built yet)")
+    p = sub.add_parser(
+        "recreate",
+        help="rebuild a sound as a multitrack project of library samples (MCTS planner)",
+        description="Search for a multitrack arrangement of library samples that sounds like INPUT "
+        "(Monte Carlo tree search on a timbre + chroma reward). Writes mix.wav, stems/, "
+        "arrangement.mid, project.json, report.html, search_log.jsonl and recreate.json. "
+        "Ctrl-C stops the search and still writes the best project found.",
+    )
+    p.add_argument("input", help="target audio file (wav, flac, ogg, mp3, ...; any rate, mono or stereo)")
+    p.add_argument("--out", required=True, help="output folder (must be empty or absent unless --force)")
+    p.add_argument("--preset", default="default",
+                   help="search preset: fast, default, thorough (search/*.toml), or a .toml path")
+    p.add_argument("--budget", type=float, metavar="SECONDS", help="wall-clock cap of the search (s)")
+    p.add_argument("--evaluations", type=int, metavar="N", help="cap on candidate evaluations")
+    p.add_argument("--tracks", type=int, metavar="N", help="tracks in the recreated project")
+    p.add_argument("--samples", metavar="DIR", help="sample library folder (default: the shipped pack)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--max-duration", type=float, metavar="S",
+                   help="refuse inputs longer than this many seconds (default 600)")
+    p.add_argument("--force", action="store_true", help="replace a non-empty output folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
+def _progress_bar():
+    import sys
+
+    def show(elapsed: float, evaluations: int, best: float) -> None:
+        width = 24
+        filled = int(round(max(0.0, min(1.0, best)) * width))
+        bar = "#" * filled + "-" * (width - filled)
+        sys.stderr.write(f"\r[{bar}] {elapsed:7.1f} s  {evaluations:7d} evaluations  best reward {best:.4f}")
+        sys.stderr.flush()
+
+    return show
+
+
 def run(args) -> int:
-    raise ProducerError("'recreate' is not built yet")
+    import sys
+
+    from producer.planner.recreate import recreate
+
+    progress = None if args.quiet else _progress_bar()
+    summary = recreate(args.input, args.out, preset=args.preset, budget_seconds=args.budget,
+                       evaluations=args.evaluations, tracks=args.tracks, samples=args.samples, seed=args.seed,
+                       max_duration=args.max_duration, force=args.force, progress=progress)
+    if progress is not None:
+        sys.stderr.write("\n")
+    note = " (interrupted: best project so far)" if summary.interrupted else ""
+    print(f"recreated with reward {summary.reward:.4f}{note}: {summary.tracks} tracks, {summary.clips} clips, "
+          f"{summary.evaluations} evaluations in {summary.seconds:.1f} s -> {summary.out}/")
+    return 0

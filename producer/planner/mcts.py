@@ -1,0 +1,248 @@
+"""Monte Carlo tree search over projects under construction.
+
+The search plays the arrangement like a game with one player, move by move (receding horizon):
+at each decision it grows a tree below the current state for a share of the budget, commits the
+root action whose subtree holds the best reward found, and keeps that subtree for the next
+decision. The share is the budget left divided by the decisions left (onsets left on unfinished
+slots), so the budget spans the whole target.
+
+One iteration:
+
+1. Selection: from the root, while the node may not widen, go to the child maximising UCT::
+
+       Q(child) + c * sqrt(ln N(node) / N(child))
+
+   where Q is the best reward found in the child's subtree, min-max normalised among its
+   siblings (rewards differ in the third decimal; normalising keeps c meaningful), and c is
+   ``search.exploration``.
+2. Progressive widening: a node visited n times may hold ``ceil(widening_c * n ** widening_alpha)``
+   children; children are added in the order of the candidate ranking (``Catalogue.rank``, with hold
+   second and rest and finish later), so the best-looking inserts are tried first and the tree
+   stays narrow where visits are few. The root widens freely while the decision's share lasts,
+   so every decision sees at least what a greedy matcher would.
+3. Expansion and evaluation: ``search.batch`` untried actions are applied and their children
+   scored in one batch (incremental evaluation).
+4. Backup: the best new reward is propagated up; every ancestor keeps the maximum (a max-backup:
+   what matters in a single-player search is the best project reachable, not the average).
+
+There are no random rollouts: the reward is defined on any partial project, so a child's own
+reward is its estimate; deeper look-ahead comes from the tree itself. Randomness only breaks
+exact ties (seeded), so the same seed and evaluation budget give the same project.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from producer.planner.evaluate import Evaluation
+from producer.planner.problem import Problem, Progress, SearchResult, Tracker, remaining_decisions
+from producer.planner.state import Action, Finish, Hold, Insert, Rest, State, Stop
+
+
+class Node:
+    __slots__ = ("state", "evaluation", "action", "children", "untried", "visits", "value")
+
+    def __init__(self, state: State, evaluation: Evaluation, action: Action | None):
+        self.state = state
+        self.evaluation = evaluation
+        self.action = action
+        self.children: list[Node] = []
+        self.untried: list[Action] | None = None  # filled on first expansion, best first
+        self.visits = 0
+        self.value = evaluation.reward
+
+    @property
+    def reward(self) -> float:
+        return self.evaluation.reward
+
+
+def ordered_actions(problem: Problem, state: State, evaluation: Evaluation) -> list[Action]:
+    """Legal actions of a state, best-looking first (the order progressive widening follows)."""
+    space = problem.space
+    slot_i = state.acting_slot()
+    if slot_i is None:
+        if space.is_terminal(state):
+            return []
+        # Each track may take its effects and a few parameter changes; deeper chains are not searched.
+        if state.effect_actions >= 3 * problem.config.effects.max_per_track * max(1, len(state.project.tracks)):
+            return [Stop()]
+        return space.effect_actions(state)
+    slot = state.slots[slot_i]
+    cfg = problem.config.search
+    rw = problem.config.reward
+    ranked = problem.catalogue.rank(problem.target, evaluation, slot.cursor,
+                                    instrument=space.slot_instrument(state, slot_i), k=cfg.candidates,
+                                    timbre_weight=rw.timbre_weight, chroma_weight=rw.chroma_weight)
+    inserts: list[Action] = []
+    for note_i, gain in ranked:
+        note = problem.catalogue.notes[note_i]
+        for off in cfg.gain_offsets_db:
+            g = float(np.clip(gain + off, -30.0, 6.0))
+            inserts.append(Insert(slot_i, note.sample, note.pitch, g))
+    inserts = list(dict.fromkeys(inserts))
+    acts: list[Action] = inserts[:1] + [Hold(slot_i)] + inserts[1:3]
+    if slot.sounding:
+        acts.append(Rest(slot_i))
+    acts += inserts[3:]
+    acts.append(Finish(slot_i))
+    return acts
+
+
+class MCTS:
+    """See the module docstring. ``run`` returns the best project found."""
+
+    name = "mcts"
+
+    def __init__(self, problem: Problem, *, seed: int = 0):
+        self.problem = problem
+        self.cfg = problem.config.search
+        self.rng = np.random.default_rng(seed)
+
+    # --- tree operations ----------------------------------------------------------------------
+    def _width(self, node: Node, is_root: bool) -> float:
+        if is_root:
+            return math.inf
+        return math.ceil(self.cfg.widening_c * (node.visits + 1) ** self.cfg.widening_alpha)
+
+    def _expand(self, node: Node, tracker: Tracker, limit: int) -> list[Node]:
+        if node.untried is None:
+            node.untried = ordered_actions(self.problem, node.state, node.evaluation)
+        take = node.untried[:max(1, limit)]
+        node.untried = node.untried[len(take):]
+        space, ev = self.problem.space, self.problem.evaluator
+        applied = [space.apply(node.state, a) for a in take]
+        evals = ev.evaluate_batch(node.evaluation, [(s.project, region) for s, region in applied])
+        new = []
+        for action, (state, _), evaluation in zip(take, applied, evals):
+            child = Node(state, evaluation, action)
+            node.children.append(child)
+            tracker.offer(state, evaluation)
+            new.append(child)
+        return new
+
+    def _select(self, node: Node) -> Node:
+        kids = node.children
+        values = np.array([k.value for k in kids])
+        lo, hi = values.min(), values.max()
+        q = (values - lo) / (hi - lo) if hi > lo else np.ones_like(values)
+        visits = np.array([k.visits for k in kids], dtype=np.float64)
+        u = q + self.cfg.exploration * np.sqrt(math.log(node.visits + 1) / (visits + 1))
+        best = np.flatnonzero(u >= u.max() - 1e-12)
+        return kids[int(best[0] if len(best) == 1 else self.rng.choice(best))]
+
+    def _iterate(self, root: Node, tracker: Tracker, quota_left: int) -> int:
+        """One selection-widening-backup pass; returns the number of children added."""
+        path = [root]
+        node = root
+        new: list[Node] = []
+        space = self.problem.space
+        while True:
+            if space.is_terminal(node.state):
+                leaf_value = node.reward
+                break
+            can_widen = node.untried is None or (node.untried and len(node.children) < self._width(node, node is root))
+            if can_widen or not node.children:
+                if node.untried is not None and not node.untried and not node.children:
+                    leaf_value = node.reward
+                    break
+                room = self._width(node, node is root) - len(node.children)
+                limit = int(min(self.cfg.batch, room if math.isfinite(room) else self.cfg.batch,
+                                max(1, quota_left)))
+                new = self._expand(node, tracker, limit)
+                for child in new:
+                    child.visits = 1
+                leaf_value = max((c.reward for c in new), default=node.reward)
+                break
+            node = self._select(node)
+            path.append(node)
+        for n in path:
+            n.visits += 1
+            n.value = max(n.value, leaf_value)
+        return len(new)
+
+    # --- the decision loop --------------------------------------------------------------------
+    def _search(self, root: Node, tracker: Tracker, quota: int, seconds: float) -> None:
+        """Iterate below ``root`` until ``quota`` evaluations or ``seconds`` are spent (at least
+        one expansion), or nothing is left to expand."""
+        start_evals, start_time = tracker.evaluations, tracker.elapsed
+        idle = iters = 0
+        while True:
+            used = tracker.evaluations - start_evals
+            if root.children and (used >= quota or tracker.elapsed - start_time >= seconds or tracker.exhausted()):
+                return
+            if iters > 4 * quota + 100 or idle > 10:
+                return
+            n_new = self._iterate(root, tracker, max(1, quota - used))
+            iters += 1
+            idle = idle + 1 if n_new == 0 else 0
+
+    def run(self, *, evaluations: int, seconds: float, progress: Progress | None = None) -> SearchResult:
+        problem = self.problem
+        tracker = Tracker(problem, evaluations=evaluations, seconds=seconds, progress=progress)
+        ev = problem.evaluator
+        state = problem.space.initial()
+        root = Node(state, ev.empty(), None)
+        tracker.offer(state, root.evaluation)
+        fx = problem.config.effects
+        effects_budget = fx.evaluations if (fx.enabled and fx.max_per_track > 0) else 0
+        interrupted = False
+        decision = 0
+        try:
+            while not problem.space.is_terminal(root.state):
+                if root.state.acting_slot() is None:
+                    # Effect phase: one search with its whole share; the best state found is kept
+                    # by the tracker, so there is nothing to commit move by move.
+                    self._search(root, tracker, max(1, min(effects_budget, tracker.evals_left())),
+                                 max(0.0, tracker.seconds_left()))
+                    break
+                if tracker.exhausted():
+                    root = self._complete_greedily(root, tracker)
+                    break
+                left = max(1, remaining_decisions(problem, root.state))
+                evals_left = tracker.evals_left()
+                reserve = min(effects_budget, evals_left // 4)
+                quota = max(self.cfg.batch, (evals_left - reserve) // left)
+                secs = tracker.seconds_left() * (1.0 - reserve / max(1, evals_left)) / left
+                self._search(root, tracker, quota, secs)
+                if not root.children:
+                    break
+                best = max(root.children, key=lambda c: (c.value, c.reward))
+                decision += 1
+                tracker.log.append({"iteration": decision, "evaluations": tracker.evaluations,
+                                    "action": best.action.describe(), "reward": round(float(best.reward), 6),
+                                    "best": round(float(tracker.best_reward), 6)})
+                root = best
+        except KeyboardInterrupt:
+            interrupted = True
+        return tracker.result(self.name, interrupted=interrupted)
+
+    def _complete_greedily(self, root: Node, tracker: Tracker) -> Node:
+        """Budget spent mid-piece: finish every slot with the ranking's first insert or hold
+        (one evaluation each), so the output covers the whole target."""
+        problem = self.problem
+        node = root
+        while not problem.space.is_terminal(node.state):
+            acts = ordered_actions(problem, node.state, node.evaluation)
+            if not acts:
+                break
+            if node.state.acting_slot() is None:
+                acts = [a for a in acts if isinstance(a, Stop)] or acts[:1]
+            state, region = problem.space.apply(node.state, acts[0])
+            evaluation = problem.evaluator.evaluate_batch(node.evaluation, [(state.project, region)])[0]
+            if region is not None and evaluation.reward < node.reward and node.state.acting_slot() is not None:
+                state, _ = problem.space.apply(node.state, Hold(node.state.acting_slot()))
+                evaluation = node.evaluation
+            tracker.offer(state, evaluation)
+            node = Node(state, evaluation, acts[0])
+        return node
+
+
+def run_mcts(problem: Problem, *, seed: int = 0, evaluations: int | None = None, seconds: float | None = None,
+             progress: Progress | None = None) -> SearchResult:
+    b = problem.config.budget
+    return MCTS(problem, seed=seed).run(evaluations=evaluations if evaluations is not None else b.evaluations,
+                                        seconds=seconds if seconds is not None else b.seconds, progress=progress)
+
+
+__all__ = ["MCTS", "Node", "ordered_actions", "run_mcts", "Finish", "Insert", "Rest"]

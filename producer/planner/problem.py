@@ -1,0 +1,148 @@
+"""What every search strategy shares: the problem (target, library, reward, actions), the budget,
+the record of the best project found, and the result.
+
+MCTS (``mcts.py``) and the baselines (``baselines.py``) all run on a ``Problem`` with a ``Tracker``,
+so they spend the same budget on the same reward and report the same way.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from producer.config import PlannerConfig
+from producer.planner.evaluate import Evaluation, Evaluator
+from producer.planner.reward import RewardModel
+from producer.planner.state import ActionSpace, Catalogue, State
+from producer.planner.target import Target, analyze
+from producer.project import Project
+from producer.render.engine import Renderer
+
+
+@dataclass
+class Problem:
+    target: Target
+    config: PlannerConfig
+    renderer: Renderer
+    model: object
+    catalogue: Catalogue
+    space: ActionSpace
+    evaluator: Evaluator
+
+
+def build_problem(y: np.ndarray, library, model, config: PlannerConfig, *, renderer: Renderer | None = None,
+                  onsets: np.ndarray | None = None, target: Target | None = None,
+                  catalogue: Catalogue | None = None) -> Problem:
+    """Analyse mono 22,050 Hz audio ``y`` [shape=(n,)] and set up the search over ``library``.
+
+    ``target`` and ``catalogue`` may be passed in to share them between strategies (the bench).
+    """
+    renderer = renderer or Renderer(library)
+    if target is None:
+        target = analyze(y, model, window_seconds=config.analysis.window_seconds,
+                         hop_seconds=config.analysis.hop_seconds, onsets=onsets)
+    catalogue = catalogue or Catalogue(library, renderer, model)
+    space = ActionSpace(target, catalogue, renderer, n_slots=config.search.tracks, effects=config.effects)
+    evaluator = Evaluator(target, renderer, model, RewardModel(target, config.reward))
+    return Problem(target, config, renderer, model, catalogue, space, evaluator)
+
+
+@dataclass
+class SearchResult:
+    """The best project a search found and how it got there.
+
+    history : [(seconds, evaluations, best reward)] at every improvement.
+    log : one dict per committed decision: {"iteration", "action", "reward", "best", "evaluations"}.
+    """
+
+    strategy: str
+    project: Project
+    evaluation: Evaluation
+    reward: float
+    evaluations: int
+    seconds: float
+    history: list[tuple[float, int, float]]
+    log: list[dict]
+    interrupted: bool = False
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def window_rewards(self) -> list[float]:
+        return [float(v) for v in self.evaluation.window_sims]
+
+
+Progress = Callable[[float, int, float], None]
+
+
+class Tracker:
+    """Budget (evaluations and wall-clock seconds) and the best state seen, for one search run."""
+
+    def __init__(self, problem: Problem, *, evaluations: int, seconds: float, progress: Progress | None = None):
+        self.problem = problem
+        self.max_evaluations = int(evaluations)
+        self.max_seconds = float(seconds)
+        self.progress = progress
+        self.start = time.perf_counter()
+        self.start_evals = problem.evaluator.evaluations
+        self.best_state: State | None = None
+        self.best_eval: Evaluation | None = None
+        self.best_reward = -1.0
+        self.history: list[tuple[float, int, float]] = []
+        self.log: list[dict] = []
+        self._last_progress = 0.0
+
+    @property
+    def evaluations(self) -> int:
+        return self.problem.evaluator.evaluations - self.start_evals
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def evals_left(self) -> int:
+        return self.max_evaluations - self.evaluations
+
+    def seconds_left(self) -> float:
+        return self.max_seconds - self.elapsed
+
+    def exhausted(self) -> bool:
+        return self.evals_left() <= 0 or self.seconds_left() <= 0
+
+    def offer(self, state: State, evaluation: Evaluation) -> None:
+        # Strictly better only: ties keep the earlier (simpler) project, deterministically.
+        if evaluation.reward > self.best_reward + 1e-12:
+            self.best_reward = evaluation.reward
+            self.best_state = state
+            self.best_eval = evaluation
+            self.history.append((round(self.elapsed, 3), self.evaluations, float(evaluation.reward)))
+        self.tick()
+
+    def tick(self, force: bool = False) -> None:
+        if self.progress is None:
+            return
+        now = self.elapsed
+        if force or now - self._last_progress >= 0.25:
+            self._last_progress = now
+            self.progress(now, self.evaluations, max(self.best_reward, 0.0))
+
+    def result(self, strategy: str, *, interrupted: bool = False) -> SearchResult:
+        self.tick(force=True)
+        ev = self.problem.evaluator
+        if self.best_state is None:
+            state = self.problem.space.initial()
+            evaluation = ev.empty()
+        else:
+            state, evaluation = self.best_state, self.best_eval
+        return SearchResult(strategy=strategy, project=state.project, evaluation=evaluation,
+                            reward=float(evaluation.reward), evaluations=self.evaluations,
+                            seconds=self.elapsed, history=list(self.history), log=list(self.log),
+                            interrupted=interrupted,
+                            stats={"timing": dict(ev.seconds), "renderer": dict(self.problem.renderer.stats)})
+
+
+def remaining_decisions(problem: Problem, state: State) -> int:
+    """Upper estimate of the decisions left in the note phase: onsets left on unfinished slots."""
+    n = len(problem.target.onsets)
+    return sum(max(0, n - s.cursor) for s in state.slots if not s.finished)

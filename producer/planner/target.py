@@ -1,0 +1,159 @@
+"""Target analysis: what the planner tries to rebuild, measured once before the search.
+
+``load_target`` reads and validates the input (any file soundfile or pedalboard reads, any rate,
+mono or stereo); ``analyze`` turns mono audio at 22,050 Hz into the features the reward and the
+candidate ranking need: onsets and tempo, 1 s segment embeddings, frame chroma and power, and
+the embedding of the second after each onset.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from producer.errors import InputError
+from producer.planner import features as F
+
+# Inputs whose peak is below this are treated as silence (nothing to recreate).
+SILENCE_PEAK_DBFS = -60.0
+# Default --max-duration (s): the reward arrays and the search budget grow with the length; ten
+# minutes keeps analysis under a minute on 2 cores.
+MAX_DURATION = 600.0
+
+
+@dataclass(frozen=True)
+class Target:
+    """Features of the target on the planner's grid (see ``producer.planner.features``).
+
+    y : float32 [shape=(n,)] mono at ``sr`` (22,050 Hz).
+    onsets : float64 [shape=(k,)] detected onset times (s), ascending; the cursor grid.
+    windows : int [shape=(T,)] start second of each reward window.
+    seg_emb : [shape=(S, D)] unit embeddings of the 1 s segments; seg_db [shape=(S,)] their power.
+    frame_chroma : [shape=(Fr, 12)] raw chroma power; frame_db [shape=(Fr,)] frame power (dB).
+    onset_emb : [shape=(k, D)] embedding of the 1 s after each onset (ranks insert candidates).
+    """
+
+    y: np.ndarray
+    sr: int
+    duration: float
+    onsets: np.ndarray
+    tempo: float
+    window_seconds: int
+    hop_seconds: int
+    windows: np.ndarray
+    seg_emb: np.ndarray
+    seg_db: np.ndarray
+    frame_chroma: np.ndarray
+    frame_db: np.ndarray
+    onset_emb: np.ndarray
+    peak_db: float  # loudest frame (dB); silence thresholds are relative to it
+
+    @property
+    def n_segments(self) -> int:
+        return self.seg_emb.shape[0]
+
+    @property
+    def n_frames(self) -> int:
+        return self.frame_db.shape[0]
+
+
+def load_target(path: str | os.PathLike, *, max_duration: float = MAX_DURATION,
+                window_seconds: float = 3.0) -> tuple[np.ndarray, int]:
+    """Read and validate a target file before any search work.
+
+    Returns (y float32 [shape=(channels, n)] at the file's rate, sr). Raises InputError for a
+    missing file, not audio, NaN/inf samples, longer than ``max_duration`` s, shorter than one
+    reward window, or silence (peak below -60 dBFS).
+    """
+    from producer.audio import load_audio
+
+    y, sr = load_audio(path, max_duration=max_duration)
+    duration = y.shape[1] / sr
+    if duration < window_seconds:
+        raise InputError(f"{path}: audio is {duration:.2f} s long, shorter than one reward window "
+                         f"({window_seconds:g} s)")
+    peak = float(np.max(np.abs(y)))
+    if peak <= 10 ** (SILENCE_PEAK_DBFS / 20):
+        peak_db = 20 * np.log10(peak) if peak > 0 else -np.inf
+        raise InputError(f"{path}: audio is silent (peak {peak_db:.1f} dBFS, below {SILENCE_PEAK_DBFS:g} dBFS)")
+    return y, sr
+
+
+def to_planner_rate(y: np.ndarray, sr: int) -> np.ndarray:
+    """Any-rate mono or (channels, n) audio -> float32 mono at 22,050 Hz [shape=(n,)]."""
+    from producer.audio import resample, to_mono
+
+    return resample(to_mono(y), sr, F.SR) if sr != F.SR else to_mono(y)
+
+
+def detect_onsets(y: np.ndarray, sr: int = F.SR) -> tuple[np.ndarray, float]:
+    """Onset times (s) and tempo (BPM) of mono ``y``.
+
+    Hop 256 (11.6 ms) so that cursor positions land well inside a 50 ms tolerance. The first
+    onset is moved to 0 when the sound starts within one hop of the beginning.
+    """
+    import librosa
+
+    hop = 256
+    env = librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop)
+    frames = librosa.onset.onset_detect(onset_envelope=env, sr=sr, hop_length=hop, backtrack=True,
+                                        units="frames")
+    onsets = librosa.frames_to_time(frames, sr=sr, hop_length=hop)
+    onsets = np.unique(np.round(onsets, 4))
+    if len(onsets) == 0 or onsets[0] > 0.05:
+        # Sound already playing at 0 (or no onset found): the cursor must be able to start there.
+        start = _first_sound(y, sr)
+        onsets = np.unique(np.concatenate([[start], onsets]))
+    try:
+        tempo = float(np.atleast_1d(librosa.feature.rhythm.tempo(onset_envelope=env, sr=sr, hop_length=hop))[0])
+    except Exception:  # pragma: no cover - librosa fails only on degenerate envelopes
+        tempo = 120.0
+    if not np.isfinite(tempo) or not 20.0 <= tempo <= 400.0:
+        tempo = 120.0
+    return onsets.astype(np.float64), tempo
+
+
+def _first_sound(y: np.ndarray, sr: int) -> float:
+    peak = float(np.max(np.abs(y))) if len(y) else 0.0
+    idx = np.flatnonzero(np.abs(y) > peak * 0.01)
+    return round(float(idx[0]) / sr, 4) if len(idx) else 0.0
+
+
+def analyze(y: np.ndarray, model, *, window_seconds: float = 3.0, hop_seconds: float = 1.0,
+            onsets: np.ndarray | None = None) -> Target:
+    """Analyse mono float32 audio at 22,050 Hz [shape=(n,)] for the planner.
+
+    ``model`` is a timbre model (``producer.timbre.load_model``). Windows start every
+    ``hop_seconds`` while a whole window fits; audio after the last window's end (under one
+    hop) is scored only through the length term of the reward.
+    """
+    sr = F.SR
+    y = np.ascontiguousarray(y, dtype=np.float32)
+    duration = len(y) / sr
+    win, hop = int(window_seconds), int(hop_seconds)
+    if duration < win:
+        raise InputError(f"target is {duration:.2f} s long, shorter than one reward window ({win} s)")
+    n_windows = 1 + int((duration - win) // hop)
+    windows = np.arange(n_windows) * hop
+    n_seg = int(windows[-1] + win)
+    segs = y[: n_seg * sr].reshape(n_seg, sr)
+    seg_emb = model.embed(segs).astype(np.float32)
+    seg_db = F.segment_db(segs)
+    n_fr = -(-n_seg * sr // F.HOP)  # frames centred inside the scored span
+    frame_chroma, frame_db = F.frame_features(y, 0, 0, n_fr, sr=sr)
+    if onsets is None:
+        onsets, tempo = detect_onsets(y, sr)
+    else:
+        tempo = 120.0
+    onsets = onsets[onsets < duration - 0.05]
+    starts = (onsets * sr).astype(int)
+    after = np.zeros((len(onsets), sr), np.float32)
+    for i, s in enumerate(starts):
+        piece = y[s:s + sr]
+        after[i, :len(piece)] = piece
+    onset_emb = model.embed(after).astype(np.float32) if len(onsets) else np.zeros((0, seg_emb.shape[1]), np.float32)
+    return Target(y=y, sr=sr, duration=duration, onsets=onsets, tempo=tempo, window_seconds=win,
+                  hop_seconds=hop, windows=windows, seg_emb=seg_emb, seg_db=seg_db,
+                  frame_chroma=frame_chroma, frame_db=frame_db, onset_emb=onset_emb,
+                  peak_db=float(frame_db.max()))

@@ -305,7 +305,7 @@ def estimate_pitch(y: np.ndarray, sr: int) -> int | None:
     if y.size < 2048 or not np.any(y):
         return None
     f0, voiced, _ = librosa.pyin(y, fmin=librosa.note_to_hz("C1"), fmax=librosa.note_to_hz("C8"),
-                                 sr=PYIN_SR, frame_length=2048)
+                                 sr=PYIN_SR, frame_length=4096)  # 4096: reaches C1 with two periods
     f0 = f0[voiced & np.isfinite(f0)]
     if f0.size < 3:
         return None

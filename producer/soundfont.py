@@ -29,7 +29,8 @@ class Note:
 class SoundFontSynth:
     """A FluidSynth instance with one soundfont loaded; renders note lists to stereo float32."""
 
-    def __init__(self, path: str | os.PathLike, *, sr: int = 44100, gain: float = 0.5):
+    def __init__(self, path: str | os.PathLike, *, sr: int = 44100, gain: float = 0.5,
+                 settings: dict[str, int | float | str] | None = None):
         path = Path(path)
         if not path.is_file():
             raise InputError(f"{path}: soundfont not found")
@@ -43,6 +44,10 @@ class SoundFontSynth:
         # Effects of the synth itself are off: the library and corpus add their own, explicitly.
         self._synth.setting("synth.reverb.active", 0)
         self._synth.setting("synth.chorus.active", 0)
+        # Extra FluidSynth settings, applied before the soundfont loads; e.g.
+        # {"synth.dynamic-sample-loading": 1} makes a short-lived synth ~6x quicker to start.
+        for key, value in (settings or {}).items():
+            self._synth.setting(key, value)
         self._sfid = self._synth.sfload(str(path))
         if self._sfid < 0:
             raise InputError(f"{path}: not a soundfont FluidSynth can load")
@@ -88,8 +93,9 @@ class SoundFontSynth:
                 synth.noteoff(chan, pitch)
         if total > pos:
             chunks.append(synth.get_samples(total - pos))
-        # Silence every voice and reset controllers so the next render starts from the same state
-        # (same input, same output: the sample library build is reproducible).
+        # Silence every voice and reset controllers before the next render. This does not make a
+        # reused synth bit-identical (its dither position and LFO phases carry over): where
+        # identical output matters (the sample library build), use a fresh synth per render.
         for chan in range(16):
             synth.all_sounds_off(chan)
         synth.system_reset()

@@ -42,7 +42,8 @@ USER_PREFIX = "user/"
 PYIN_SR = 22050
 PYIN_SECONDS = 2.0  # the attack and body of a one-shot carry its pitch; tails only cost time
 
-# instrument_guesser(y, sr) -> instrument name or None; y is mono float32 [shape=(n,)].
+# instrument_guesser(y, sr) -> instrument name or None; y is mono float32 [shape=(n,)] at the
+# file's own rate sr. The hook for the timbre model; an optional ``cache_key`` attribute names it.
 InstrumentGuesser = Callable[[np.ndarray, int], "str | None"]
 
 
@@ -320,7 +321,10 @@ def _scan_folder(cls, folder: Path, guesser: InstrumentGuesser | None, cache_dir
     if not files:
         raise SampleError(f"--samples {folder}: no audio files ({', '.join(e[1:] for e in AUDIO_EXTENSIONS)}) "
                           f"and no {MANIFEST}")
-    guesser_name = getattr(guesser, "__qualname__", type(guesser).__name__) if guesser else None
+    # Cached instruments are reused only for the same guesser; a model can set ``cache_key``
+    # (e.g. its weights' checksum) so that new weights re-label the folder.
+    guesser_name = (getattr(guesser, "cache_key", None) or getattr(guesser, "__qualname__", type(guesser).__name__)
+                    if guesser else None)
     paths = _cache_paths(folder, cache_dir)
     cache = _read_cache(paths)
     fresh: dict[str, dict] = {}

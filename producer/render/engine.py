@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,20 +23,40 @@ from producer.samples import Library, SampleInfo
 
 # A sampler's note-off release: the clip fades out linearly over this after its hold.
 RELEASE_SECONDS = 0.03
-BLOCK_SIZE = 512
+# Large blocks: nothing is automated, and DawDreamer's per-block overhead dominates small ones.
+BLOCK_SIZE = 2048
+
+# Effects that are linear and time-invariant: for a chain of only these, the stem after an edit
+# equals the old stem plus the chain applied to the change alone (the clips added minus the clips
+# removed), which renders only a few seconds instead of the whole track. Compressor and
+# distortion are non-linear and the chorus LFO depends on absolute time, so those chains are
+# rendered whole.
+LINEAR_EFFECTS = frozenset({"lowpass", "highpass", "peak", "low_shelf", "high_shelf", "reverb", "delay"})
+# Beyond this share of the track's length, a delta render saves little: render the whole track.
+DELTA_MAX_SHARE = 0.5
 
 
-@dataclass(frozen=True)
 class Render:
     """The result of rendering a project: every stem and the mix share one length.
 
     mix : np.ndarray [shape=(2, n)] float32; stems : list of [shape=(2, n)], in track order.
+    Stems are padded to the common length only when first asked for (the planner reads only
+    the mix, and padding 16 minute-long stems costs more than an incremental render).
     """
 
-    mix: np.ndarray
-    stems: list[np.ndarray]
-    sr: int
-    track_names: list[str]
+    def __init__(self, mix: np.ndarray, stems: list[np.ndarray], sr: int, track_names: list[str]):
+        self.mix = mix
+        self._raw_stems = stems
+        self._stems: list[np.ndarray] | None = None
+        self.sr = sr
+        self.track_names = track_names
+
+    @property
+    def stems(self) -> list[np.ndarray]:
+        if self._stems is None:
+            n = self.mix.shape[1]
+            self._stems = [s if s.shape[1] == n else np.pad(s, ((0, 0), (0, n - s.shape[1]))) for s in self._raw_stems]
+        return self._stems
 
     @property
     def duration(self) -> float:
@@ -83,7 +103,9 @@ class Renderer:
         self._stems: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._stem_bytes = 0
         self._clips: OrderedDict[tuple, np.ndarray] = OrderedDict()
-        self.stats = {"stem_renders": 0, "stem_hits": 0}
+        # Last stem rendered for each linear chain setting: the base for delta renders.
+        self._chain_parents: OrderedDict[tuple, tuple[Track, np.ndarray]] = OrderedDict()
+        self.stats = {"stem_renders": 0, "stem_hits": 0, "delta_renders": 0}
 
     # --- clips ---------------------------------------------------------------------------------
     def sample_for(self, clip: Clip) -> SampleInfo:
@@ -142,16 +164,62 @@ class Renderer:
             self.stats["stem_hits"] += 1
             return cached
         self.stats["stem_renders"] += 1
-        dry = self.dry_track(track, sr)
-        wet = np.stack([dry, dry])
-        if effects and track.effects and len(dry):
-            wet = _run_effect_chain(wet, sr, track)
-        left, right = pan_gains(track.pan)
-        g = db_to_gain(track.gain_db)
-        wet = (wet * np.array([[g * left], [g * right]], dtype=np.float32)).astype(np.float32)
+        linear = effects and track.effects and all(e.kind in LINEAR_EFFECTS for e in track.effects)
+        chain_key = (track.effects, track.gain_db, track.pan, sr)
+        wet = None
+        if linear and chain_key in self._chain_parents:
+            wet = self._delta_stem(*self._chain_parents[chain_key], track, sr)
+        if wet is None:
+            dry = self.dry_track(track, sr)
+            wet = np.stack([dry, dry])
+            if effects and track.effects and len(dry):
+                wet = _run_effect_chain(wet, sr, track)
+            wet = (wet * self._output_gains(track)).astype(np.float32)
         wet.setflags(write=False)
         self._remember(key, wet)
+        if linear:
+            self._chain_parents[chain_key] = (track, wet)
+            self._chain_parents.move_to_end(chain_key)
+            if len(self._chain_parents) > 64:
+                self._chain_parents.popitem(last=False)
         return wet
+
+    @staticmethod
+    def _output_gains(track: Track) -> np.ndarray:
+        """Track gain and pan as per-channel factors [shape=(2, 1)]."""
+        left, right = pan_gains(track.pan)
+        g = db_to_gain(track.gain_db)
+        return np.array([[g * left], [g * right]], dtype=np.float32)
+
+    def _delta_stem(self, parent: Track, parent_stem: np.ndarray, track: Track, sr: int) -> np.ndarray | None:
+        """Stem of ``track`` from the stem of ``parent`` (same linear chain, gain and pan) plus the
+        chain applied to the clips that differ. None when the change is too large to pay off."""
+        old, new = Counter(parent.clips), Counter(track.clips)
+        added, removed = new - old, old - new
+        n = self.track_length(track, sr)
+        if not added and not removed:
+            return None
+        changed = list(added.elements()) + list(removed.elements())
+        start = min(int(round(c.start * sr)) for c in changed)
+        parts = [(c, +1.0) for c in added.elements()] + [(c, -1.0) for c in removed.elements()]
+        end = max(int(round(c.start * sr)) + len(self.clip_audio(c, sr)) for c in changed)
+        tail = int(math.ceil(track_tail_seconds(track) * sr))
+        span = min(end + tail, n) - start
+        if span <= 0 or span > DELTA_MAX_SHARE * n:
+            return None
+        delta = np.zeros(span, dtype=np.float32)
+        for clip, sign in parts:
+            y = self.clip_audio(clip, sr)
+            i = int(round(clip.start * sr)) - start
+            seg = y[: max(0, span - i)]
+            delta[i : i + len(seg)] += sign * seg
+        wet_delta = _run_effect_chain(np.stack([delta, delta]), sr, track) * self._output_gains(track)
+        out = np.zeros((2, n), dtype=np.float32)
+        keep = min(n, parent_stem.shape[1])
+        out[:, :keep] = parent_stem[:, :keep]
+        out[:, start : start + span] += wet_delta
+        self.stats["delta_renders"] += 1
+        return out
 
     def _remember(self, key: tuple, stem: np.ndarray) -> None:
         self._stems[key] = stem
@@ -165,13 +233,10 @@ class Renderer:
         sr = project.sample_rate
         raw = [self.stem(t, sr, effects=effects) for t in project.tracks]
         n = max((s.shape[1] for s in raw), default=0)
-        stems = []
-        for s in raw:
-            if s.shape[1] < n:
-                s = np.pad(s, ((0, 0), (0, n - s.shape[1])))
-            stems.append(s)
-        mix = np.sum(stems, axis=0, dtype=np.float32) if stems else np.zeros((2, 0), np.float32)
-        return Render(mix=mix, stems=stems, sr=sr, track_names=[t.name for t in project.tracks])
+        mix = np.zeros((2, n), dtype=np.float32)
+        for s in raw:  # in place: no (tracks, 2, n) temporary
+            mix[:, : s.shape[1]] += s
+        return Render(mix=mix, stems=raw, sr=sr, track_names=[t.name for t in project.tracks])
 
     def check_samples(self, project: Project) -> None:
         """Resolve every clip's sample now, so a bad reference fails before any work is done."""

@@ -126,7 +126,7 @@ class DrumPolicy:
         self.model.save(str(stem.with_suffix(".zip")))
         zpath = stem.with_suffix(".zip")
         meta = dict(self.meta)
-        meta.update({"config": self.config.to_dict(),
+        meta.update({"config": self.config.to_dict(), "prior": self.prior.to_dict(),
                      "sha256": hashlib.sha256(zpath.read_bytes()).hexdigest()})
         stem.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
         return zpath
@@ -147,6 +147,8 @@ class DrumPolicy:
         if meta.get("sha256") != digest:
             raise ModelError(f"policy {zpath}: checksum does not match {jpath.name} (corrupt file?)")
         model = DQN.load(str(zpath), device="cpu")
+        if prior is None and "prior" in meta:
+            prior = StylePrior.from_dict(meta["prior"])
         return cls(model, TrainConfig.from_dict(meta["config"]), prior=prior, meta=meta)
 
 

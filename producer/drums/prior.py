@@ -171,3 +171,16 @@ class StylePrior:
         pos = _to_prior_grid(steps_per_bar, bars)
         prob = self.p[voice][kick.astype(int), pos]
         return np.log(prob) - np.log1p(-prob)
+
+    def to_dict(self) -> dict:
+        """JSON-ready form (stored with a trained policy so it scores with its own prior)."""
+        return {"p": {v: np.round(a, 6).tolist() for v, a in self.p.items()},
+                "density": self.density, "syncopation": self.syncopation,
+                "n_patterns": self.n_patterns}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "StylePrior":
+        return cls(p={v: np.asarray(a, dtype=float) for v, a in d["p"].items()},
+                   density={k: float(x) for k, x in d["density"].items()},
+                   syncopation={k: float(x) for k, x in d["syncopation"].items()},
+                   n_patterns=int(d["n_patterns"]))

@@ -54,7 +54,7 @@ def write_render_outputs(project: Project, renderer, folder: str | os.PathLike):
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    render = renderer.render(project)
+    render = renderer.render(project).trimmed()
     write_mix(render, folder / "mix.wav")
     write_stems(render, folder)
     write_midi(project, folder / "arrangement.mid")

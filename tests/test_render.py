@@ -160,3 +160,16 @@ def test_non_linear_chains_render_whole(tiny_library):
         r.stem(track, SR)
         r.stem(track.with_clip(Clip("piano/64", 1.25, 0.4, 64)), SR)
         assert r.stats["delta_renders"] == 0 and r.stats["stem_renders"] == 2
+
+
+def test_trimmed_keeps_the_audible_tail_and_drops_the_silence(tiny_library):
+    p = Project(tracks=(Track("Keys", "piano", effects=(Effect.make("reverb", room_size=0.3, wet=0.5),),
+                              clips=(Clip("piano/60", 0.0, 0.3, 60),)),
+                        Track("Kit", "drums", clips=(Clip("drums/kick", 0.5, 0.1, 36),))))
+    out = Renderer(tiny_library).render(p)
+    cut = out.trimmed(threshold_db=-90.0, margin=0.0)
+    assert cut.mix.shape[1] < out.mix.shape[1]
+    assert all(s.shape == cut.mix.shape for s in cut.stems)
+    dropped = out.mix[:, cut.mix.shape[1]:]
+    assert np.max(np.abs(dropped)) <= 10 ** (-90 / 20) * 2  # only silence was cut (two stems summed)
+    assert np.max(np.abs(cut.mix[:, -2000:])) > 0  # and the reverb tail up to it is kept

@@ -62,6 +62,18 @@ class Render:
     def duration(self) -> float:
         return self.mix.shape[1] / self.sr
 
+    def trimmed(self, *, threshold_db: float = -90.0, margin: float = 0.05) -> "Render":
+        """The same render cut after the last sample any stem plays above ``threshold_db`` (plus
+        ``margin`` s): tail estimates are generous, and exports should not end in seconds of silence."""
+        threshold = 10.0 ** (threshold_db / 20.0)
+        last = 0
+        for stem in self._raw_stems:
+            loud = np.flatnonzero(np.max(np.abs(stem), axis=0) > threshold)
+            if len(loud):
+                last = max(last, int(loud[-1]) + 1)
+        n = min(self.mix.shape[1], last + int(margin * self.sr))
+        return Render(self.mix[:, :n], [s[:, :n] for s in self._raw_stems], self.sr, self.track_names)
+
 
 def pan_gains(pan: float) -> tuple[float, float]:
     """Equal-power pan law, -3 dB at centre (as DAWs default to): pan in [-1, 1] -> (left, right)."""

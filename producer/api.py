@@ -48,16 +48,16 @@ def localise_samples(project: Project, renderer, folder: Path) -> Project:
 
 def write_render_outputs(project: Project, renderer, folder: str | os.PathLike):
     """Render ``project`` and write everything a user takes into a DAW into ``folder``:
-    mix.wav, stems/NN_<track>.wav, arrangement.mid, project.json. Returns the Render."""
-    from producer.export.midi import write_midi
-    from producer.export.stems import write_mix, write_stems
+    mix.wav, stems/NN_<track>.wav, arrangement.mid, project.json, and the DAW sessions (Ardour,
+    DAWproject, REAPER) with the dry clips they reference. Returns the Render."""
+    from producer.export.sessions import FORMATS, write_sessions
+    from producer.export.stems import write_mix
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     render = renderer.render(project).trimmed()
     write_mix(render, folder / "mix.wav")
-    write_stems(render, folder)
-    write_midi(project, folder / "arrangement.mid")
+    write_sessions(project, renderer, folder, FORMATS, render=render)
     localise_samples(project, renderer, folder).save(folder / "project.json")
     return render
 

@@ -13,6 +13,7 @@ class Instrument:
     gm_program: int  # General MIDI program, 0-based; ignored for drums
     low: int  # lowest playable MIDI note
     high: int  # highest playable MIDI note
+    sustains: bool = False  # bowed, blown, sung or organ: a held note does not decay
 
     @property
     def is_drums(self) -> bool:
@@ -22,17 +23,17 @@ class Instrument:
 INSTRUMENTS: dict[str, Instrument] = {
     i.name: i
     for i in (
-        Instrument("cello", "cel", 42, 36, 76),
-        Instrument("clarinet", "cla", 71, 50, 89),
-        Instrument("flute", "flu", 73, 60, 96),
+        Instrument("cello", "cel", 42, 36, 76, sustains=True),
+        Instrument("clarinet", "cla", 71, 50, 89, sustains=True),
+        Instrument("flute", "flu", 73, 60, 96, sustains=True),
         Instrument("acoustic_guitar", "gac", 25, 40, 84),
         Instrument("electric_guitar", "gel", 27, 40, 86),
-        Instrument("organ", "org", 16, 36, 96),
+        Instrument("organ", "org", 16, 36, 96, sustains=True),
         Instrument("piano", "pia", 0, 21, 108),
-        Instrument("saxophone", "sax", 65, 49, 81),
-        Instrument("trumpet", "tru", 56, 54, 84),
-        Instrument("violin", "vio", 40, 55, 100),
-        Instrument("voice", "voi", 52, 48, 79),
+        Instrument("saxophone", "sax", 65, 49, 81, sustains=True),
+        Instrument("trumpet", "tru", 56, 54, 84, sustains=True),
+        Instrument("violin", "vio", 40, 55, 100, sustains=True),
+        Instrument("voice", "voi", 52, 48, 79, sustains=True),
         Instrument("bass", None, 33, 28, 67),
         Instrument("drums", None, 0, 35, 81),
     )

@@ -173,3 +173,31 @@ def test_trimmed_keeps_the_audible_tail_and_drops_the_silence(tiny_library):
     dropped = out.mix[:, cut.mix.shape[1]:]
     assert np.max(np.abs(dropped)) <= 10 ** (-90 / 20) * 2  # only silence was cut (two stems summed)
     assert np.max(np.abs(cut.mix[:, -2000:])) > 0  # and the reverb tail up to it is kept
+
+
+def test_sustained_instruments_loop_while_held():
+    from producer.samples import Library
+
+    library = Library.default()
+    r = Renderer(library)
+    organ = library.nearest("organ", 60)
+    y = r.clip_audio(Clip(organ.id, 0.0, 4.0, 60), SR)
+    assert len(y) == round(4.0 * SR) + round(RELEASE_SECONDS * SR)
+    rms = [float(np.sqrt(np.mean(y[int(t * SR): int((t + 0.25) * SR)] ** 2))) for t in (1.0, 2.5, 3.5)]
+    # still sounding at the same level 2 s past the end of the one-shot's steady part
+    assert min(rms) > 0.5 * max(rms) > 0
+    # a piano note is not looped: it decays as a struck string does
+    piano = library.nearest("piano", 60)
+    p = r.clip_audio(Clip(piano.id, 0.0, 4.0, 60), SR)
+    assert len(p) <= len(library.load(piano, SR))
+
+
+def test_sustain_joins_without_jumps():
+    from producer.render.engine import sustain
+
+    t = np.arange(SR * 2) / SR
+    y = np.sin(2 * np.pi * 220 * t).astype(np.float32)
+    out = sustain(y, SR * 5, int(0.75 * SR), int(1.65 * SR), int(0.06 * SR))
+    assert len(out) == SR * 5
+    assert np.max(np.abs(np.diff(out))) < 3 * np.max(np.abs(np.diff(y)))  # no click at the seams
+    assert np.sqrt(np.mean(out[-SR:] ** 2)) > 0.5

@@ -17,12 +17,19 @@ import numpy as np
 
 from producer.audio import db_to_gain
 from producer.errors import SampleError
+from producer.instruments import INSTRUMENTS
 from producer.project import Clip, Project, Track
 from producer.render.effects import effect_tail_seconds, make_processor
 from producer.samples import Library, SampleInfo
 
 # A sampler's note-off release: the clip fades out linearly over this after its hold.
 RELEASE_SECONDS = 0.03
+# Sustained instruments (instruments.py) loop this part of a one-shot when a clip holds longer
+# than the sample: the library's notes are held 1.75 s before their release, so the loop sits
+# inside the steady part. Crossfaded so the seam does not click.
+SUSTAIN_LOOP = (0.75, 1.65)  # seconds, in the sample's own time
+LOOP_CROSSFADE = 0.06  # seconds
+
 # Large blocks: nothing is automated, and DawDreamer's per-block overhead dominates small ones.
 BLOCK_SIZE = 2048
 
@@ -91,6 +98,29 @@ def transpose(y: np.ndarray, semitones: float) -> np.ndarray:
     return np.interp(positions, np.arange(len(y)), y).astype(np.float32)
 
 
+def sustain(y: np.ndarray, n: int, loop_start: int, loop_end: int, crossfade: int) -> np.ndarray:
+    """Extend a one-shot to ``n`` samples by looping ``y[loop_start:loop_end]`` (crossfaded),
+    as a sampler holds a sustained note. Returns ``y`` unchanged if it has no room for the loop."""
+    if loop_end > len(y) or loop_end - loop_start <= 2 * crossfade:
+        return y
+    out = np.zeros(n, dtype=np.float32)
+    head = y[:loop_end]
+    out[: min(n, loop_end)] = head[:n]
+    fade_in = np.linspace(0.0, 1.0, crossfade, dtype=np.float32)
+    body = y[loop_start:loop_end]
+    pos = loop_end
+    while pos < n:
+        # each repeat starts `crossfade` early and fades in over the previous repeat's end
+        start = pos - crossfade
+        seg = body[: n - start].copy()
+        k = min(crossfade, len(seg))
+        out[start : start + k] *= 1.0 - fade_in[:k]
+        seg[:k] *= fade_in[:k]
+        out[start : start + len(seg)] += seg
+        pos = start + len(body)
+    return out
+
+
 def track_tail_seconds(track: Track) -> float:
     return RELEASE_SECONDS + sum(effect_tail_seconds(e.kind, e.param_dict) for e in track.effects)
 
@@ -132,10 +162,16 @@ class Renderer:
             return cached
         info = self.sample_for(clip)
         y = self.library.load(info, sr)
+        ratio = 1.0
         if info.pitch is not None and not info.is_drum:
             y = transpose(y, clip.pitch - info.pitch)
+            ratio = 2.0 ** ((clip.pitch - info.pitch) / 12.0)
         n_hold = max(1, int(round(clip.hold * sr)))
         n_release = int(round(RELEASE_SECONDS * sr))
+        inst = INSTRUMENTS.get(info.instrument)
+        if inst is not None and inst.sustains and n_hold + n_release > int(SUSTAIN_LOOP[1] * sr / ratio):
+            y = sustain(y, n_hold + n_release, int(SUSTAIN_LOOP[0] * sr / ratio),
+                        int(SUSTAIN_LOOP[1] * sr / ratio), int(LOOP_CROSSFADE * sr))
         out = np.array(y[: n_hold + n_release], dtype=np.float32)
         if len(out) > n_hold:
             fade = np.linspace(1.0, 0.0, n_release, endpoint=False, dtype=np.float32)[: len(out) - n_hold]

@@ -144,7 +144,7 @@ def _generate(args) -> int:
 
 
 # Environment steps of the shipped policies (the defaults of `producer drums train`).
-SHIPPED_TIMESTEPS = {(1, 16): 150_000}
+SHIPPED_TIMESTEPS = {(1, 16): 150_000, (3, 32): 600_000}
 DEFAULT_TIMESTEPS = 400_000
 
 

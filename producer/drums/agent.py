@@ -190,9 +190,12 @@ def train(config: TrainConfig, *, prior: StylePrior | None = None, verbose: int 
         gradient_steps=1,
         policy_kwargs={"net_arch": list(c.net_arch)}, seed=c.seed, device="cpu", verbose=verbose,
     )
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     model.learn(total_timesteps=c.timesteps)
     seconds = time.perf_counter() - t0
-    meta = {"train_seconds": round(seconds, 1), "torch_threads": torch.get_num_threads(),
+    # CPU seconds too: on a shared machine wall time mostly measures the neighbours.
+    meta = {"train_seconds": round(seconds, 1),
+            "train_cpu_seconds": round(time.process_time() - cpu0, 1),
+            "torch_threads": torch.get_num_threads(),
             "stable_baselines3": __import__("stable_baselines3").__version__}
     return DrumPolicy(model, config, prior=prior, meta=meta)

@@ -1,0 +1,7 @@
+"""The drum sequencer: answer a kick pattern with other drum voices.
+
+patterns.py (text <-> step grids), metrics.py (rhythm measures), prior.py (style prior, drum-MIDI
+loader), reward.py (the weighted groove score), env.py (gymnasium environment), agent.py
+(stable-baselines3 DQN: train / load / generate), midi.py and generate.py (files of a drum part).
+Nothing here imports torch or stable-baselines3 at module level except agent.train/load.
+"""

@@ -14,7 +14,8 @@ defaults written here), unknown keys and out-of-range values are errors that nam
     [reward]
     timbre_weight = 0.5    # weight of timbre-embedding cosine similarity in a window's sim
     chroma_weight = 0.5    # weight of frame-wise chroma similarity
-    envelope_weight = 0.0  # weight of the loudness-envelope term (0 = the reward exactly as designed)
+    envelope_weight = 0.0  # weight of the loudness-envelope term (an extra term; 0 = off)
+    spectrum_weight = 0.0  # weight of the frame mel-spectrum term (an extra term; 0 = off)
     silence_db = 50.0      # frames quieter than the target's loudest frame by this much are silent
 
     [search]
@@ -24,8 +25,12 @@ defaults written here), unknown keys and out-of-range values are errors that nam
     exploration = 0.7      # UCT exploration constant c
     widening_c = 2.0       # progressive widening: a node visited n times may have
     widening_alpha = 0.5   #   ceil(widening_c * n ** widening_alpha) children
-    rollout_depth = 4      # greedy steps appended (and scored once) after each expansion
     gain_offsets_db = [0.0]  # gains tried around the estimated gain of an insert
+    rank_timbre = 0.5      # candidate ranking: weight of the embedding similarity after the onset,
+    rank_chroma = 0.5      #   of the residual chroma similarity,
+    rank_spectrum = 1.0    #   and of the residual mel-patch similarity (see Catalogue.rank)
+    rounds = 2             # re-planning rounds: each rebuilds every track against the others
+    first_pass = 0.4       # share of the note budget for the first pass (all tracks together)
 
     [effects]
     enabled = true
@@ -74,6 +79,7 @@ class RewardConfig:
     timbre_weight: float = 0.5
     chroma_weight: float = 0.5
     envelope_weight: float = 0.0
+    spectrum_weight: float = 0.0
     silence_db: float = 50.0
 
 
@@ -87,6 +93,11 @@ class SearchConfig:
     widening_alpha: float = 0.5
     rollout_depth: int = 4
     gain_offsets_db: tuple[float, ...] = (0.0,)
+    rank_timbre: float = 0.5
+    rank_chroma: float = 0.5
+    rank_spectrum: float = 1.0
+    rounds: int = 2
+    first_pass: float = 0.4
 
 
 @dataclass(frozen=True)
@@ -131,6 +142,7 @@ _RANGES = {
     "reward.timbre_weight": (0.0, 100.0),
     "reward.chroma_weight": (0.0, 100.0),
     "reward.envelope_weight": (0.0, 100.0),
+    "reward.spectrum_weight": (0.0, 100.0),
     "reward.silence_db": (10.0, 120.0),
     "search.tracks": (1, 16),
     "search.candidates": (1, 1000),
@@ -138,7 +150,11 @@ _RANGES = {
     "search.exploration": (0.0, 100.0),
     "search.widening_c": (0.5, 100.0),
     "search.widening_alpha": (0.0, 1.0),
-    "search.rollout_depth": (0, 1000),
+    "search.rank_timbre": (0.0, 100.0),
+    "search.rank_chroma": (0.0, 100.0),
+    "search.rank_spectrum": (0.0, 100.0),
+    "search.rounds": (0, 50),
+    "search.first_pass": (0.05, 1.0),
     "effects.max_per_track": (0, 8),
     "effects.grid_steps": (2, 33),
     "effects.evaluations": (0, 10**7),
@@ -225,8 +241,8 @@ def _check_consistency(cfg: PlannerConfig) -> None:
         # Window embeddings are built from 1 s segments, so windows must start and end on them.
         raise ConfigError("analysis.window_seconds and analysis.hop_seconds: must be whole seconds")
     r = cfg.reward
-    if r.timbre_weight + r.chroma_weight + r.envelope_weight <= 0:
-        raise ConfigError("reward: timbre_weight, chroma_weight and envelope_weight are all 0")
+    if r.timbre_weight + r.chroma_weight + r.envelope_weight + r.spectrum_weight <= 0:
+        raise ConfigError("reward: timbre_weight, chroma_weight, envelope_weight and spectrum_weight are all 0")
     for kind in cfg.effects.kinds:
         if kind not in EFFECTS:
             raise ConfigError(f"effects.kinds: unknown effect {kind!r} (known: {', '.join(EFFECTS)})")

@@ -35,9 +35,11 @@ class Evaluation:
     frame_db: np.ndarray  # [shape=(Fr,)]
     chroma_sim: np.ndarray  # [shape=(Fr,)]
     env_sim: np.ndarray  # [shape=(Fr,)]
+    spec_sim: np.ndarray  # [shape=(Fr,)]
     window_sims: np.ndarray  # [shape=(T,)]
     length_s: float  # rendered length of the recreation (s)
     reward: float
+    value: float  # what the search climbs (``RewardModel.search_value``)
 
 
 def project_length(project: Project, renderer: Renderer, sr: int = F.SR) -> float:
@@ -70,7 +72,9 @@ class Evaluator:
                 stem = self.renderer.stem(track, sr)
                 lo, hi = max(a, 0), min(b, stem.shape[1])
                 if hi > lo:
-                    buf[lo - a:hi - a] += stem[:, lo:hi].mean(axis=0)
+                    part = stem[:, lo:hi].mean(axis=0)
+                    # An unstable effect setting can blow up; score it as the noise it is, finitely.
+                    buf[lo - a:hi - a] += np.clip(np.nan_to_num(part, nan=0.0, posinf=1.0, neginf=-1.0), -16, 16)
                 continue
             for clip in track.clips:
                 i = int(round(clip.start * sr))
@@ -91,10 +95,11 @@ class Evaluator:
         seg_db = np.full(S, F.FLOOR_DB, np.float32)
         chroma = np.zeros((Fr, F.N_CHROMA), np.float32)
         db = np.full(Fr, F.FLOOR_DB, np.float32)
-        csim, esim = self.reward.frame_sims(chroma, db, 0)
+        csim, esim, ssim = self.reward.frame_sims(chroma, db, np.zeros((Fr, F.N_MELS), np.float32), 0)
         ws = self.reward.window_sims(np.arange(len(t.windows)), seg_emb=seg_emb, seg_db=seg_db, frame_db=db,
-                                     chroma_sim=csim, env_sim=esim)
-        return Evaluation(seg_emb, seg_db, chroma, db, csim, esim, ws, 0.0, self.reward.total(ws, 0.0))
+                                     chroma_sim=csim, env_sim=esim, spec_sim=ssim)
+        return Evaluation(seg_emb, seg_db, chroma, db, csim, esim, ssim, ws, 0.0, self.reward.total(ws, 0.0),
+                          self.reward.search_value(ws, 0.0))
 
     def full(self, project: Project) -> Evaluation:
         """Score a project from scratch (no parent); equals the incremental result."""
@@ -149,8 +154,9 @@ class Evaluator:
             length = project_length(project, self.renderer)
             if mix is None:
                 out.append(Evaluation(parent.seg_emb, parent.seg_db, parent.frame_chroma, parent.frame_db,
-                                      parent.chroma_sim, parent.env_sim, parent.window_sims, length,
-                                      self.reward.total(parent.window_sims, length)))
+                                      parent.chroma_sim, parent.env_sim, parent.spec_sim, parent.window_sims, length,
+                                      self.reward.total(parent.window_sims, length),
+                                      self.reward.search_value(parent.window_sims, length)))
                 self.evaluations += 1
                 continue
             n = s1 - s0
@@ -160,8 +166,8 @@ class Evaluator:
             seg_db[s0:s1] = db_all[row:row + n]
             row += n
             tf = time.perf_counter()
-            chroma, db = F.frame_features(mix, lo, f0, f1)
-            csim, esim = self.reward.frame_sims(chroma, db, f0)
+            chroma, db, mel = F.frame_features(mix, lo, f0, f1)
+            csim, esim, ssim = self.reward.frame_sims(chroma, db, mel, f0)
             frame_chroma = parent.frame_chroma.copy()
             frame_chroma[f0:f1] = chroma
             frame_db = parent.frame_db.copy()
@@ -170,14 +176,17 @@ class Evaluator:
             chroma_sim[f0:f1] = csim
             env_sim = parent.env_sim.copy()
             env_sim[f0:f1] = esim
+            spec_sim = parent.spec_sim.copy()
+            spec_sim[f0:f1] = ssim
             self.seconds["frames"] += time.perf_counter() - tf
             ts = time.perf_counter()
             wins = self.reward.windows_touching(s0, s1, f0, f1)
             window_sims = parent.window_sims.copy()
             window_sims[wins] = self.reward.window_sims(wins, seg_emb=seg_emb, seg_db=seg_db, frame_db=frame_db,
-                                                        chroma_sim=chroma_sim, env_sim=env_sim)
-            out.append(Evaluation(seg_emb, seg_db, frame_chroma, frame_db, chroma_sim, env_sim, window_sims,
-                                  length, self.reward.total(window_sims, length)))
+                                                        chroma_sim=chroma_sim, env_sim=env_sim, spec_sim=spec_sim)
+            out.append(Evaluation(seg_emb, seg_db, frame_chroma, frame_db, chroma_sim, env_sim, spec_sim, window_sims,
+                                  length, self.reward.total(window_sims, length),
+                                  self.reward.search_value(window_sims, length)))
             self.seconds["score"] += time.perf_counter() - ts
             self.evaluations += 1
         return out

@@ -31,6 +31,16 @@ def _chroma_basis(sr: int) -> np.ndarray:
     return librosa.filters.chroma(sr=sr, n_fft=N_FFT, n_chroma=N_CHROMA, tuning=0.0).astype(np.float32)
 
 
+N_MELS = 64
+
+
+@functools.lru_cache(maxsize=4)
+def _mel_basis(sr: int) -> np.ndarray:
+    import librosa
+
+    return librosa.filters.mel(sr=sr, n_fft=N_FFT, n_mels=N_MELS).astype(np.float32)
+
+
 @functools.lru_cache(maxsize=2)
 def _window() -> np.ndarray:
     w = np.hanning(N_FFT + 1)[:-1].astype(np.float32)  # periodic Hann, as librosa / torch
@@ -58,16 +68,18 @@ def frames_touching(a: int, b: int, total_frames: int) -> tuple[int, int]:
     return f0, max(f0, f1)
 
 
-def frame_features(y: np.ndarray, offset: int, f0: int, f1: int, *, sr: int = SR) -> tuple[np.ndarray, np.ndarray]:
-    """Chroma power and power in dB of frames f0..f1-1.
+def frame_features(y: np.ndarray, offset: int, f0: int, f1: int, *, sr: int = SR
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Chroma power, power in dB and mel power of frames f0..f1-1.
 
     y : float32 [shape=(n,)] holding the timeline's samples from absolute sample ``offset``
         (samples outside it count as zeros).
-    Returns (chroma [shape=(f1 - f0, 12)] raw power per pitch class, power_db [shape=(f1 - f0,)]).
+    Returns (chroma [shape=(f1 - f0, 12)] raw power per pitch class, power_db [shape=(f1 - f0,)],
+    mel [shape=(f1 - f0, 64)] mel-band power).
     """
     nf = f1 - f0
     if nf <= 0:
-        return np.zeros((0, N_CHROMA), np.float32), np.zeros(0, np.float32)
+        return np.zeros((0, N_CHROMA), np.float32), np.zeros(0, np.float32), np.zeros((0, N_MELS), np.float32)
     a, b = frame_support(f0, f1)
     buf = np.zeros(b - a, dtype=np.float32)
     lo, hi = max(a, offset), min(b, offset + len(y))
@@ -79,7 +91,8 @@ def frame_features(y: np.ndarray, offset: int, f0: int, f1: int, *, sr: int = SR
     chroma = power @ _chroma_basis(sr).T
     mean_power = np.mean(frames ** 2, axis=1) / _WIN_POWER
     db = 10.0 * np.log10(np.maximum(mean_power, 10 ** (FLOOR_DB / 10)))
-    return chroma.astype(np.float32), db.astype(np.float32)
+    mel = power @ _mel_basis(sr).T
+    return chroma.astype(np.float32), db.astype(np.float32), mel.astype(np.float32)
 
 
 def segment_db(segments: np.ndarray) -> np.ndarray:

@@ -37,7 +37,10 @@ import numpy as np
 
 from producer.planner.evaluate import Evaluation
 from producer.planner.problem import Problem, Progress, SearchResult, Tracker, remaining_decisions
-from producer.planner.state import Action, Finish, Hold, Insert, Rest, State, Stop
+from dataclasses import replace
+
+from producer.planner import features as F
+from producer.planner.state import Action, Finish, Hold, Insert, Rest, Slot, State, Stop
 
 
 class Node:
@@ -50,11 +53,12 @@ class Node:
         self.children: list[Node] = []
         self.untried: list[Action] | None = None  # filled on first expansion, best first
         self.visits = 0
-        self.value = evaluation.reward
+        self.value = evaluation.value
 
     @property
     def reward(self) -> float:
-        return self.evaluation.reward
+        """The node's own search value (see ``RewardModel.search_value``)."""
+        return self.evaluation.value
 
 
 def ordered_actions(problem: Problem, state: State, evaluation: Evaluation) -> list[Action]:
@@ -70,10 +74,11 @@ def ordered_actions(problem: Problem, state: State, evaluation: Evaluation) -> l
         return space.effect_actions(state)
     slot = state.slots[slot_i]
     cfg = problem.config.search
-    rw = problem.config.reward
     ranked = problem.catalogue.rank(problem.target, evaluation, slot.cursor,
                                     instrument=space.slot_instrument(state, slot_i), k=cfg.candidates,
-                                    timbre_weight=rw.timbre_weight, chroma_weight=rw.chroma_weight)
+                                    timbre_weight=cfg.rank_timbre, chroma_weight=cfg.rank_chroma,
+                                    spectrum_weight=cfg.rank_spectrum,
+                                    output_mel=output_mel(problem, state, slot.cursor))
     inserts: list[Action] = []
     for note_i, gain in ranked:
         note = problem.catalogue.notes[note_i]
@@ -87,6 +92,19 @@ def ordered_actions(problem: Problem, state: State, evaluation: Evaluation) -> l
     acts += inserts[3:]
     acts.append(Finish(slot_i))
     return acts
+
+
+def output_mel(problem: Problem, state: State, onset_index: int) -> np.ndarray | None:
+    """Mel power [shape=(13, 64)] of the recreation's frames from an onset (for the ranking)."""
+    if not state.project.tracks:
+        return None
+    from producer.planner import features as F
+
+    f0 = int(round(problem.target.onsets[onset_index] * F.SR / F.HOP))
+    f1 = f0 + problem.catalogue.ATTACK_FRAMES
+    a, b = F.frame_support(f0, f1)
+    mix = problem.evaluator.mix_region(state.project, a, b)
+    return F.frame_features(mix, a, f0, f1)[2]
 
 
 class MCTS:
@@ -178,47 +196,78 @@ class MCTS:
             idle = idle + 1 if n_new == 0 else 0
 
     def run(self, *, evaluations: int, seconds: float, progress: Progress | None = None) -> SearchResult:
+        """Plan all tracks together, then re-plan one track at a time against the others, then
+        search effect chains; the best project seen anywhere is the result."""
         problem = self.problem
         tracker = Tracker(problem, evaluations=evaluations, seconds=seconds, progress=progress)
         ev = problem.evaluator
         state = problem.space.initial()
-        root = Node(state, ev.empty(), None)
-        tracker.offer(state, root.evaluation)
+        empty = ev.empty()
+        tracker.offer(state, empty)
         fx = problem.config.effects
         effects_budget = fx.evaluations if (fx.enabled and fx.max_per_track > 0) else 0
+        rounds = self.cfg.rounds
+        notes_budget = max(0, tracker.evals_left() - effects_budget)
+        first = notes_budget if rounds == 0 else int(notes_budget * self.cfg.first_pass)
         interrupted = False
-        decision = 0
+        self._decision = 0
         try:
-            while not problem.space.is_terminal(root.state):
-                if root.state.acting_slot() is None:
-                    # Effect phase: one search with its whole share; the best state found is kept
-                    # by the tracker, so there is nothing to commit move by move.
-                    self._search(root, tracker, max(1, min(effects_budget, tracker.evals_left())),
-                                 max(0.0, tracker.seconds_left()))
-                    break
-                if tracker.exhausted():
-                    root = self._complete_greedily(root, tracker)
-                    break
-                left = max(1, remaining_decisions(problem, root.state))
-                evals_left = tracker.evals_left()
-                reserve = min(effects_budget, evals_left // 4)
-                quota = max(self.cfg.batch, (evals_left - reserve) // left)
-                secs = tracker.seconds_left() * (1.0 - reserve / max(1, evals_left)) / left
-                self._search(root, tracker, quota, secs)
-                if not root.children:
-                    break
-                best = max(root.children, key=lambda c: (c.value, c.reward))
-                decision += 1
-                tracker.log.append({"iteration": decision, "evaluations": tracker.evaluations,
-                                    "action": best.action.describe(), "reward": round(float(best.reward), 6),
-                                    "best": round(float(tracker.best_reward), 6)})
-                root = best
+            self._plan(Node(state, empty, None), tracker, evaluations=first,
+                       seconds=tracker.seconds_left() * first / max(1, tracker.evals_left()), label="pass 1")
+            for r in range(rounds):
+                n_tracks = len(tracker.best_state.project.tracks) if tracker.best_state else 0
+                for k in range(n_tracks):
+                    if tracker.exhausted():
+                        break
+                    jobs_left = (rounds - r) * n_tracks - k
+                    share = max(0, tracker.evals_left() - effects_budget) // max(1, jobs_left)
+                    secs = tracker.seconds_left() * share / max(1, tracker.evals_left())
+                    self._replan_track(k, tracker, share, secs, label=f"round {r + 1} track {k}")
+            if effects_budget and tracker.best_state is not None and tracker.best_state.project.tracks:
+                best = tracker.best_state
+                done = State(project=best.project, slots=tuple(Slot(finished=True) for _ in best.project.tracks))
+                root = Node(done, tracker.best_eval, None)
+                self._search(root, tracker, max(1, min(effects_budget, tracker.evals_left())),
+                             max(0.0, tracker.seconds_left()))
         except KeyboardInterrupt:
             interrupted = True
         return tracker.result(self.name, interrupted=interrupted)
 
+    def _replan_track(self, k: int, tracker: Tracker, evaluations: int, seconds: float, *, label: str) -> None:
+        """Take track ``k`` out of the best project and plan a new track in its place, the other
+        tracks all present (each decision is then made in full context)."""
+        best = tracker.best_state.project
+        context = replace(best, tracks=best.tracks[:k] + best.tracks[k + 1:])
+        ev = self.problem.evaluator
+        region = (0, self.problem.target.n_segments * F.SR)
+        start_eval = ev.evaluate_batch(tracker.best_eval, [(context, region)])[0]
+        state = State(project=context, slots=(Slot(),))
+        self._plan(Node(state, start_eval, None), tracker, evaluations=evaluations, seconds=seconds, label=label)
+
+    def _plan(self, root: Node, tracker: Tracker, *, evaluations: int, seconds: float, label: str) -> None:
+        """The move-by-move note phase from ``root`` within ``evaluations`` and ``seconds``."""
+        problem = self.problem
+        start_evals, start_time = tracker.evaluations, tracker.elapsed
+        while root.state.acting_slot() is not None:
+            evals_left = evaluations - (tracker.evaluations - start_evals)
+            secs_left = seconds - (tracker.elapsed - start_time)
+            if evals_left <= 0 or secs_left <= 0 or tracker.exhausted():
+                self._complete_greedily(root, tracker)
+                return
+            left = max(1, remaining_decisions(problem, root.state))
+            self._search(root, tracker, max(self.cfg.batch, evals_left // left), secs_left / left)
+            if not root.children:
+                return
+            best = max(root.children, key=lambda c: (c.value, c.reward))
+            self._decision += 1
+            tracker.log.append({"iteration": self._decision, "phase": label, "evaluations": tracker.evaluations,
+                                "action": best.action.describe(),
+                                "reward": round(float(best.evaluation.reward), 6),
+                                "best": round(float(tracker.best_reward), 6)})
+            root = best
+
     def _complete_greedily(self, root: Node, tracker: Tracker) -> Node:
-        """Budget spent mid-piece: finish every slot with the ranking's first insert or hold
+        """Share spent mid-piece: finish every slot with the ranking's first insert or hold
         (one evaluation each), so the output covers the whole target."""
         problem = self.problem
         node = root
@@ -230,7 +279,7 @@ class MCTS:
                 acts = [a for a in acts if isinstance(a, Stop)] or acts[:1]
             state, region = problem.space.apply(node.state, acts[0])
             evaluation = problem.evaluator.evaluate_batch(node.evaluation, [(state.project, region)])[0]
-            if region is not None and evaluation.reward < node.reward and node.state.acting_slot() is not None:
+            if region is not None and evaluation.value < node.reward and node.state.acting_slot() is not None:
                 state, _ = problem.space.apply(node.state, Hold(node.state.acting_slot()))
                 evaluation = node.evaluation
             tracker.offer(state, evaluation)

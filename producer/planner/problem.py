@@ -45,7 +45,8 @@ def build_problem(y: np.ndarray, library, model, config: PlannerConfig, *, rende
                          hop_seconds=config.analysis.hop_seconds, onsets=onsets)
     catalogue = catalogue or Catalogue(library, renderer, model)
     space = ActionSpace(target, catalogue, renderer, n_slots=config.search.tracks, effects=config.effects)
-    evaluator = Evaluator(target, renderer, model, RewardModel(target, config.reward))
+    evaluator = Evaluator(target, renderer, model,
+                          RewardModel(target, config.reward, timbre_floor=catalogue.timbre_floor()))
     return Problem(target, config, renderer, model, catalogue, space, evaluator)
 
 

@@ -135,7 +135,7 @@ class Note:
     sample: str
     instrument: str
     pitch: int
-    seconds: float  # how long the transposed sample lasts
+    seconds: float  # how long the transposed sample lasts (inf: a sustained instrument, loops)
 
 
 class Catalogue:
@@ -168,10 +168,17 @@ class Catalogue:
                     best = min(rooted, key=lambda s: (abs(s.pitch - p), s.pitch), default=None)
                     if best is not None and abs(best.pitch - p) <= max_shift:
                         plays.append((best, p))
+            spec = INSTRUMENTS.get(inst)
             for info, pitch in plays:
-                clip = Clip(sample=info.id, start=0.0, hold=30.0, pitch=int(pitch))
+                clip = Clip(sample=info.id, start=0.0, hold=1.0, pitch=int(pitch))
                 y = renderer.clip_audio(clip, sr)
-                notes.append(Note(info.id, inst, int(pitch), len(y) / sr))
+                if spec is not None and spec.sustains:
+                    seconds = math.inf  # the sampler loops a held note: it lasts as long as the clip
+                else:
+                    own = len(library.load(info, sr)) / sr
+                    shift = 0 if (info.pitch is None or inst == "drums") else pitch - info.pitch
+                    seconds = own * 2.0 ** (-shift / 12.0)
+                notes.append(Note(info.id, inst, int(pitch), seconds))
                 seg = np.zeros(sr, np.float32)
                 seg[:min(sr, len(y))] = y[:sr]
                 audio.append(seg)
@@ -182,12 +189,14 @@ class Catalogue:
         self.notes = notes
         segs = np.stack(audio)
         self.emb = model.embed(segs).astype(np.float32)
-        chroma, power = [], []
+        chroma, power, mel = [], [], []
         for seg in segs:
-            c, db = F.frame_features(seg, 0, 0, self.ATTACK_FRAMES)
+            c, db, m = F.frame_features(seg, 0, 0, self.ATTACK_FRAMES)
             chroma.append(c.mean(axis=0))
             power.append(np.mean(10 ** (db / 10)))
+            mel.append(np.sqrt(m).ravel())
         self.chroma = np.stack(chroma).astype(np.float32)
+        self.mel = np.stack(mel).astype(np.float32)
         self.power = np.maximum(np.array(power, np.float64), 1e-12)
         self.instrument = np.array([n.instrument for n in notes])
         self.index = {(n.sample, n.pitch): i for i, n in enumerate(notes)}
@@ -195,14 +204,31 @@ class Catalogue:
     def __len__(self) -> int:
         return len(self.notes)
 
+    def timbre_floor(self, percentile: float = 5.0) -> float:
+        """Cosine similarity that two unrelated library notes reach (the ``percentile``-th of all
+        pairs); the reward rescales timbre similarity from it (see ``producer.planner.reward``)."""
+        n = len(self.emb)
+        if n < 2:
+            return 0.0
+        rng = np.random.default_rng(0)
+        idx = rng.choice(n, size=min(n, 400), replace=False)
+        c = self.emb[idx] @ self.emb[idx].T
+        pairs = c[np.triu_indices(len(idx), k=1)]
+        return float(min(np.percentile(pairs, percentile), 0.999))
+
     def rank(self, target: Target, evaluation, onset_index: int, *, instrument: str | None,
-             k: int, timbre_weight: float = 0.5, chroma_weight: float = 0.5) -> list[tuple[int, float]]:
+             k: int, timbre_weight: float = 0.5, chroma_weight: float = 0.5, spectrum_weight: float = 1.0,
+             output_mel: np.ndarray | None = None) -> list[tuple[int, float]]:
         """The ``k`` best notes to insert at onset ``onset_index``: [(note index, gain dB)].
 
         Score = timbre_weight * cos(note embedding, target embedding after the onset)
-              + chroma_weight * cos(note chroma, residual chroma at the onset), where the residual
-        is what the target's frames hold beyond the recreation's (``evaluation``) frames. The gain
-        makes the note's power match the residual power (1 dB steps, -30..+6 dB).
+              + chroma_weight * cos(note chroma, residual chroma at the onset)
+              + spectrum_weight * cos(note mel patch, residual mel patch at the onset),
+        where the residual is what the target's frames hold beyond the recreation's
+        (``evaluation``; ``output_mel`` [shape=(frames, 64)] its mel power from the onset) and a
+        mel patch is the square-rooted mel power of the first 0.3 s, time and bands flattened
+        (it tells octaves, tone colours and attack shapes apart). The gain makes the note's power
+        match the residual power (1 dB steps, -30..+6 dB).
         """
         t0 = target.onsets[onset_index]
         f0 = int(round(t0 * F.SR / F.HOP))
@@ -218,9 +244,21 @@ class Catalogue:
         res_pow = max(t_pow - o_pow, t_pow * 0.05)
         score = timbre_weight * (self.emb @ target.onset_emb[onset_index])
         score = score + chroma_weight * F.cosine_rows(self.chroma, residual[None, :])
+        if spectrum_weight > 0:
+            res_mel = target.frame_mel[f0:f1]
+            if output_mel is not None:
+                res_mel = np.maximum(res_mel - output_mel[:f1 - f0], 0.0)
+            patch = np.zeros((self.ATTACK_FRAMES, F.N_MELS), np.float32)
+            patch[:f1 - f0] = np.sqrt(res_mel)
+            score = score + spectrum_weight * F.cosine_rows(self.mel, patch.ravel()[None, :])
         if instrument is not None:
             score = np.where(self.instrument == instrument, score, -np.inf)
-        order = np.argsort(-score, kind="stable")[:k]
+            order = np.argsort(-score, kind="stable")[:k]
+        else:
+            # A slot without an instrument yet: deal candidates round-robin over the instruments
+            # (each instrument's best first), so every instrument gets a hearing from the reward
+            # instead of one family filling the list.
+            order = self._round_robin(score, k)
         out = []
         for i in order:
             if not np.isfinite(score[i]):
@@ -228,6 +266,18 @@ class Catalogue:
             gain = 10 * math.log10(res_pow / self.power[i])
             out.append((int(i), float(np.clip(round(gain), -30.0, 6.0))))
         return out
+
+    def _round_robin(self, score: np.ndarray, k: int) -> np.ndarray:
+        by_inst: dict[str, list[int]] = {}
+        for i in np.argsort(-score, kind="stable"):
+            by_inst.setdefault(str(self.instrument[i]), []).append(int(i))
+        queues = sorted(by_inst.values(), key=lambda q: -score[q[0]])
+        out: list[int] = []
+        depth = 0
+        while len(out) < k and any(depth < len(q) for q in queues):
+            out += [q[depth] for q in queues if depth < len(q)][: k - len(out)]
+            depth += 1
+        return np.array(out, dtype=int)
 
 
 # --- applying actions ------------------------------------------------------------------------
@@ -359,7 +409,12 @@ class ActionSpace:
 def param_grid(p, steps: int) -> list[float]:
     """``steps`` values spanning a parameter's range: geometric for Hz and ms, linear otherwise."""
     if p.unit in ("Hz", "ms") and p.low > 0:
-        vals = np.geomspace(p.low, p.high, steps)
+        high = p.high
+        if p.unit == "Hz":
+            # The search renders at 22,050 Hz: keep filter frequencies well under its Nyquist
+            # frequency, where the filters are stable and sound as they will at 44.1 kHz.
+            high = min(high, 0.4 * F.SR)
+        vals = np.geomspace(p.low, high, steps)
     else:
         vals = np.linspace(p.low, p.high, steps)
     return [float(round(v, 4)) for v in vals]

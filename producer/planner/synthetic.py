@@ -110,6 +110,8 @@ def random_arrangement(library, *, seconds: float = 10.0, n_notes: int = 24, ins
                 pitch = int(info.pitch + rng.integers(-2, 3))
                 spec = INSTRUMENTS[inst]
                 pitch = int(np.clip(pitch, spec.low, spec.high))
+                # The sample a sampler would use for this pitch: the nearest root (as the planner).
+                info = min((x for x in samples if x.pitch is not None), key=lambda x: (abs(x.pitch - pitch), x.pitch))
             nxt = starts[j + 1] if j + 1 < len(starts) else seconds
             hold = float(min(nxt - s, info.duration if info.duration else nxt - s))
             clips.append(Clip(sample=info.id, start=float(round(s, 4)), hold=round(max(hold, 0.05), 4),

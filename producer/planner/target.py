@@ -30,7 +30,8 @@ class Target:
     onsets : float64 [shape=(k,)] detected onset times (s), ascending; the cursor grid.
     windows : int [shape=(T,)] start second of each reward window.
     seg_emb : [shape=(S, D)] unit embeddings of the 1 s segments; seg_db [shape=(S,)] their power.
-    frame_chroma : [shape=(Fr, 12)] raw chroma power; frame_db [shape=(Fr,)] frame power (dB).
+    frame_chroma : [shape=(Fr, 12)] raw chroma power; frame_db [shape=(Fr,)] frame power (dB);
+        frame_mel [shape=(Fr, 64)] mel-band power.
     onset_emb : [shape=(k, D)] embedding of the 1 s after each onset (ranks insert candidates).
     """
 
@@ -46,6 +47,7 @@ class Target:
     seg_db: np.ndarray
     frame_chroma: np.ndarray
     frame_db: np.ndarray
+    frame_mel: np.ndarray
     onset_emb: np.ndarray
     peak_db: float  # loudest frame (dB); silence thresholds are relative to it
 
@@ -90,21 +92,29 @@ def to_planner_rate(y: np.ndarray, sr: int) -> np.ndarray:
 def detect_onsets(y: np.ndarray, sr: int = F.SR) -> tuple[np.ndarray, float]:
     """Onset times (s) and tempo (BPM) of mono ``y``.
 
-    Hop 256 (11.6 ms) so that cursor positions land well inside a 50 ms tolerance. The first
-    onset is moved to 0 when the sound starts within one hop of the beginning.
+    Spectral-flux peaks (hop 256, 11.6 ms; a low threshold, since soft attacks under louder notes
+    are easy to miss and a spare cursor position costs only a hold), each refined to the steepest
+    rise (the first at least half the steepest) of the 3 ms log-energy envelope between the flux minimum before the peak and the peak:
+    peak picking alone lands 10-30 ms late, backtracking alone up to 40 ms early. An onset at the
+    very start is added when the sound begins before the first detected onset.
     """
     import librosa
 
     hop = 256
     env = librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop)
-    frames = librosa.onset.onset_detect(onset_envelope=env, sr=sr, hop_length=hop, backtrack=True,
-                                        units="frames")
-    onsets = librosa.frames_to_time(frames, sr=sr, hop_length=hop)
-    onsets = np.unique(np.round(onsets, 4))
-    if len(onsets) == 0 or onsets[0] > 0.05:
-        # Sound already playing at 0 (or no onset found): the cursor must be able to start there.
-        start = _first_sound(y, sr)
-        onsets = np.unique(np.concatenate([[start], onsets]))
+    peaks = librosa.onset.onset_detect(onset_envelope=env, sr=sr, hop_length=hop, delta=0.04, units="frames")
+    early = librosa.onset.onset_backtrack(peaks, env) if len(peaks) else peaks
+    onsets = np.array(sorted({round(_refine(y, sr, a * hop, p * hop + hop), 4) for a, p in zip(early, peaks)}))
+    start = _first_sound(y, sr)
+    if len(onsets) == 0 or onsets[0] > start + 0.1:
+        onsets = np.concatenate([[start], onsets])
+    else:
+        onsets[0] = start  # flux cannot peak on the very first frames; the sound starts here
+    keep = [onsets[0]]
+    for t in onsets[1:]:
+        if t - keep[-1] >= 0.03:  # two peaks of one attack
+            keep.append(t)
+    onsets = np.array(keep)
     try:
         tempo = float(np.atleast_1d(librosa.feature.rhythm.tempo(onset_envelope=env, sr=sr, hop_length=hop))[0])
     except Exception:  # pragma: no cover - librosa fails only on degenerate envelopes
@@ -113,6 +123,22 @@ def detect_onsets(y: np.ndarray, sr: int = F.SR) -> tuple[np.ndarray, float]:
         tempo = 120.0
     return onsets.astype(np.float64), tempo
 
+
+def _refine(y: np.ndarray, sr: int, a: int, b: int) -> float:
+    """Time (s) of the steepest log-energy rise in samples [a, b) (3 ms hop, 6 ms frames)."""
+    step, width = 64, 128
+    a = max(0, a - 2 * step)
+    b = min(len(y), b + width)
+    seg = y[a:b]
+    if len(seg) < width + 2 * step:
+        return a / sr
+    frames = np.lib.stride_tricks.sliding_window_view(seg, width)[::step]
+    e = 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-10)
+    rise = np.diff(e)
+    # The first frame that rises at least half as steeply as the steepest: a note entering under
+    # a louder one can rise most steeply a little after its true start.
+    i = int(np.flatnonzero(rise >= 0.5 * rise.max())[0])
+    return (a + (i + 1) * step + width // 2) / sr
 
 def _first_sound(y: np.ndarray, sr: int) -> float:
     peak = float(np.max(np.abs(y))) if len(y) else 0.0
@@ -141,7 +167,7 @@ def analyze(y: np.ndarray, model, *, window_seconds: float = 3.0, hop_seconds: f
     seg_emb = model.embed(segs).astype(np.float32)
     seg_db = F.segment_db(segs)
     n_fr = -(-n_seg * sr // F.HOP)  # frames centred inside the scored span
-    frame_chroma, frame_db = F.frame_features(y, 0, 0, n_fr, sr=sr)
+    frame_chroma, frame_db, frame_mel = F.frame_features(y, 0, 0, n_fr, sr=sr)
     if onsets is None:
         onsets, tempo = detect_onsets(y, sr)
     else:
@@ -155,5 +181,5 @@ def analyze(y: np.ndarray, model, *, window_seconds: float = 3.0, hop_seconds: f
     onset_emb = model.embed(after).astype(np.float32) if len(onsets) else np.zeros((0, seg_emb.shape[1]), np.float32)
     return Target(y=y, sr=sr, duration=duration, onsets=onsets, tempo=tempo, window_seconds=win,
                   hop_seconds=hop, windows=windows, seg_emb=seg_emb, seg_db=seg_db,
-                  frame_chroma=frame_chroma, frame_db=frame_db, onset_emb=onset_emb,
+                  frame_chroma=frame_chroma, frame_db=frame_db, frame_mel=frame_mel, onset_emb=onset_emb,
                   peak_db=float(frame_db.max()))

@@ -1,0 +1,151 @@
+"""The search: actions, budgets, determinism, interruption, and the baselines."""
+import dataclasses
+
+import numpy as np
+import pytest
+
+from producer.config import PlannerConfig, config_from_dict
+from producer.planner import features as F
+from producer.planner.baselines import run_strategy
+from producer.planner.mcts import MCTS, ordered_actions, run_mcts
+from producer.planner.problem import build_problem
+from producer.planner.state import AddEffect, Finish, Hold, Insert, Rest, SetParam, Stop
+from producer.planner.synthetic import random_arrangement, write_synthetic_library
+from producer.planner.target import to_planner_rate
+from producer.render.engine import Renderer
+from producer.samples import Library
+from producer.timbre import load_model
+
+SECONDS = 5.0
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    lib = Library.from_manifest(write_synthetic_library(tmp_path_factory.mktemp("lib"), instruments=("piano", "bass"),
+                                                        drums=("kick", "snare")))
+    model = load_model("tiny")
+    renderer = Renderer(lib)
+    truth = random_arrangement(lib, seconds=SECONDS, n_notes=8, instruments=["piano", "drums"], step=0.5, seed=4)
+    y = to_planner_rate(renderer.render(truth).mix, truth.sample_rate)
+    n = int(SECONDS * F.SR)
+    y = np.pad(y, (0, max(0, n - len(y))))[:n]
+    return lib, model, renderer, truth, y
+
+
+def _problem(world, **sections):
+    lib, model, renderer, truth, y = world
+    data = {"search": {"tracks": 2, "candidates": 6, "batch": 4}, "effects": {"enabled": False}}
+    for k, v in sections.items():
+        data.setdefault(k, {}).update(v)
+    return build_problem(y, lib, model, config_from_dict(data), renderer=renderer)
+
+
+def test_action_space_walkthrough(world):
+    p = _problem(world)
+    space, ev = p.space, p.evaluator
+    s0 = space.initial()
+    assert s0.acting_slot() == 0 and not s0.project.tracks
+    acts = ordered_actions(p, s0, ev.empty())
+    inserts = [a for a in acts if isinstance(a, Insert)]
+    assert len(inserts) == 6 and isinstance(acts[1], Hold) and isinstance(acts[-1], Finish)
+    assert not any(isinstance(a, Rest) for a in acts)  # nothing sounding yet
+    s1, region = space.apply(s0, inserts[0])
+    assert len(s1.project.tracks) == 1 and s1.slots[0].cursor == 1 and s1.slots[0].sounding
+    clip = s1.project.tracks[0].clips[0]
+    assert clip.start == pytest.approx(p.target.onsets[0])
+    assert region[0] == int(round(clip.start * F.SR)) and region[1] > region[0]
+    # Slot 1 now has the earliest cursor.
+    assert s1.acting_slot() == 1
+    s2, r2 = space.apply(s1, Hold(1))
+    assert r2 is None and s2.project == s1.project and s2.acting_slot() == 0
+    # A second insert on slot 0 cuts the first note at the new onset (monophonic track).
+    same_inst = [a for a in ordered_actions(p, s2, ev.empty()) if isinstance(a, Insert)][0]
+    s3, _ = space.apply(s2, same_inst)
+    clips = s3.project.tracks[0].clips
+    assert len(clips) == 2 and clips[0].end <= clips[1].start + 1e-3
+    assert clips[1].start == pytest.approx(p.target.onsets[1])
+    s4, r4 = space.apply(s3, Rest(0))
+    assert s4.project.tracks[0].clips[-1].end <= p.target.onsets[2] + 1e-3
+    assert r4 is not None
+    s5, _ = space.apply(s4, Finish(0))
+    assert s5.slots[0].finished
+
+
+def test_effect_actions(world):
+    p = _problem(world, effects={"enabled": True, "kinds": ["lowpass", "reverb"], "max_per_track": 1,
+                                 "grid_steps": 3})
+    space = p.space
+    s = space.initial()
+    ins = [a for a in ordered_actions(p, s, p.evaluator.empty()) if isinstance(a, Insert)][0]
+    s, _ = space.apply(s, ins)
+    s, _ = space.apply(s, Finish(0))
+    s, _ = space.apply(s, Finish(1))
+    assert s.acting_slot() is None and not space.is_terminal(s)
+    acts = space.effect_actions(s)
+    assert Stop() in acts and AddEffect(0, "lowpass") in acts and AddEffect(0, "reverb") in acts
+    s2, region = space.apply(s, AddEffect(0, "lowpass"))
+    assert s2.project.tracks[0].effects[0].kind == "lowpass" and region is not None
+    sets = [a for a in space.effect_actions(s2) if isinstance(a, SetParam)]
+    assert sets and all(a.track == 0 for a in sets)
+    assert not any(isinstance(a, AddEffect) and a.track == 0 for a in space.effect_actions(s2))
+    s3, _ = space.apply(s2, Stop())
+    assert space.is_terminal(s3)
+
+
+def test_search_improves_and_respects_budget(world):
+    p = _problem(world)
+    result = run_mcts(p, evaluations=150, seconds=120)
+    assert result.evaluations <= 150 + p.config.search.batch + len(p.target.onsets) * 2
+    assert result.reward > 0.3
+    assert result.reward == pytest.approx(p.evaluator.full(result.project).reward, abs=1e-4)
+    assert result.project.tracks and all(t.clips for t in result.project.tracks)
+    assert result.history and result.history[-1][2] == pytest.approx(result.reward)
+    assert [h[2] for h in result.history] == sorted(h[2] for h in result.history)
+    assert result.log and {"iteration", "action", "reward"} <= set(result.log[0])
+    assert len(result.window_rewards) == len(p.target.windows)
+
+
+def test_same_seed_same_project(world):
+    a = run_mcts(_problem(world), seed=3, evaluations=80, seconds=120)
+    b = run_mcts(_problem(world), seed=3, evaluations=80, seconds=120)
+    assert a.project == b.project and a.log == b.log
+
+
+def test_interrupt_returns_best_so_far(world, monkeypatch):
+    p = _problem(world)
+    calls = {"n": 0}
+    original = p.evaluator.evaluate_batch
+
+    def flaky(parent, children):
+        calls["n"] += 1
+        if calls["n"] == 6:
+            raise KeyboardInterrupt
+        return original(parent, children)
+
+    monkeypatch.setattr(p.evaluator, "evaluate_batch", flaky)
+    result = MCTS(p).run(evaluations=1000, seconds=120)
+    assert result.interrupted
+    assert result.reward > 0 and result.project.tracks
+
+
+@pytest.mark.parametrize("name", ["random", "greedy"])
+def test_baselines_share_budget_and_reward(world, name):
+    p = _problem(world)
+    result = run_strategy(name, p, evaluations=120, seconds=120)
+    assert result.strategy == name
+    assert 0 < result.evaluations <= 120 + 10
+    assert result.reward == pytest.approx(p.evaluator.full(result.project).reward, abs=1e-4)
+
+
+def test_mcts_beats_random_on_the_same_budget(world):
+    mcts = run_mcts(_problem(world), evaluations=200, seconds=120)
+    rand = run_strategy("random", _problem(world), evaluations=200, seconds=120)
+    assert mcts.reward > rand.reward
+
+
+def test_effect_phase_runs_within_budget(world):
+    p = _problem(world, effects={"enabled": True, "kinds": ["lowpass"], "max_per_track": 1, "grid_steps": 2,
+                                 "evaluations": 4})
+    result = run_mcts(p, evaluations=120, seconds=120)
+    assert result.reward > 0
+    assert result.reward == pytest.approx(p.evaluator.full(result.project).reward, abs=1e-4)

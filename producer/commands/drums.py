@@ -145,9 +145,10 @@ def _generate(args) -> int:
 
 # Settings of the shipped policies, by (voices, steps): the defaults of `producer drums train`.
 # The one-voice policy gets a larger step cost: a wider margin between stopping on the optimum
-# and toggling away from it, which is what makes it stop there.
+# and toggling away from it, which is what makes it stop there. The three-voice one trained with
+# 0.05 skipped too many small gains (0.79 of steepest ascent against 0.97 with 0.02).
 SHIPPED_SETTINGS = {(1, 16): {"timesteps": 300_000, "step_cost": 0.05},
-                    (3, 32): {"timesteps": 600_000, "step_cost": 0.05}}
+                    (3, 32): {"timesteps": 600_000, "step_cost": 0.02}}
 DEFAULT_SETTINGS = {"timesteps": 400_000, "step_cost": 0.02}
 
 

@@ -73,13 +73,14 @@ class TrainConfig:
 @dataclass
 class Episode:
     """One generated pattern: hits uint8 [shape=(V, T)], groove score, toggles taken, whether the
-    policy chose to stop (False: cut by max_steps), and reward evaluations spent."""
+    episode ended by stopping (False: cut by max_steps), why, and reward evaluations spent."""
 
     hits: np.ndarray
     score: float
     steps: int
     stopped: bool
     evaluations: int
+    stopped_by: str = "policy"  # "policy" (its stop action), "undo" (the undo rule), "limit"
 
 
 class DrumPolicy:
@@ -99,24 +100,36 @@ class DrumPolicy:
                        reward_scale=c.reward_scale, **kw)
 
     def generate(self, kick: np.ndarray, *, env: DrumEnv | None = None,
-                 start: np.ndarray | None = None) -> Episode:
-        """Run the policy greedily over ``kick`` [shape=(T,)] from ``start`` (default empty)."""
+                 start: np.ndarray | None = None, undo_rule: bool = True) -> Episode:
+        """Run the policy greedily over ``kick`` [shape=(T,)] from ``start`` (default empty).
+
+        The undo rule: when the policy's choice would toggle back the step it toggled last, the
+        episode stops instead. Undoing the previous toggle is never part of a best episode (the
+        two toggles cancel and cost two step costs), so the rule only cuts the 2-cycles a
+        slightly wrong Q-function falls into next to a good pattern. ``Episode.stopped_by``
+        tells the policy's own stops from the rule's.
+        """
         env = env or self.make_env()
         options = {"kick": kick}
         if start is not None:
             options["start"] = start
         obs, info = env.reset(options=options)
-        stopped = False
+        stopped_by, last = "limit", None
         while True:
-            action, _ = self.model.predict(obs, deterministic=True)
-            obs, _, terminated, truncated, info = env.step(int(action))
+            action = int(self.model.predict(obs, deterministic=True)[0])
+            if undo_rule and action == last:
+                action = env.stop_action
+                stopped_by = "undo"
+            obs, _, terminated, truncated, info = env.step(action)
+            last = action
             if terminated:
-                stopped = True
+                stopped_by = "undo" if stopped_by == "undo" else "policy"
                 break
             if truncated:
                 break
         return Episode(hits=env.hits.copy(), score=float(info["score"]), steps=info["steps"],
-                       stopped=stopped, evaluations=info["evaluations"])
+                       stopped=stopped_by != "limit", evaluations=info["evaluations"],
+                       stopped_by=stopped_by)
 
     # ---- files --------------------------------------------------------------------------------
     def save(self, path_stem: str | os.PathLike) -> Path:

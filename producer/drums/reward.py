@@ -7,11 +7,12 @@ For voices v with hits h_v [shape=(T,)] (T = bars x steps_per_bar) over a kick k
                    + w_style           * mean_t h_v[t] * logodds_v[t | k[t]]  (style prior)
                    - w_density         * steps_per_bar * (density(h_v) - d*_v)^2
                    - w_syncopation     * |LHL(h_v OR k) per bar - s*_v| / 8 ]
-            - w_complementarity * 2 * mean_t(h_a[t] h_b[t])  for choked pairs (closed + open hi-hat)
+            - w_complementarity * 8 * mean_t(h_a[t] h_b[t])  for choked pairs (closed + open hi-hat)
 
 ``c_v`` is how much the voice cares about avoiding the kick (snare 1, closed hat 0.1 ...);
 ``template_v`` is the voice's metrical template; d*_v and s*_v are the voice's density and
-syncopation in the style prior. The first three terms are sums over steps, so the value of a hit
+syncopation in the style prior. The choke penalty (8 per step, against linear gains of at most
+about 6 per step) keeps one hi-hat from being closed and open at once. The first three terms are sums over steps, so the value of a hit
 depends mostly on its own step; density and syncopation couple the steps of one voice.
 An empty pattern scores only the (negative) density and syncopation terms.
 """
@@ -53,7 +54,9 @@ VOICE_ROLES = {
     "tom_high": (0.5, "none"),
     "kick": (0.0, "none"),
 }
+# One physical hi-hat: these two never sound on the same step.
 CHOKED_PAIRS = (("hihat_closed", "hihat_open"),)
+CHOKE_PENALTY = 8.0
 
 
 def voice_template(name: str, steps_per_bar: int, bars: int) -> np.ndarray:
@@ -139,7 +142,7 @@ class GrooveReward:
                 s = metrics.lhl_syncopation(both, self.levels) / self.bars
                 total -= w.syncopation * np.abs(s - self.s_target[i]) / 8.0
         for a, b in self.pairs:
-            total -= w.complementarity * 2.0 * (hf[..., a, :] * hf[..., b, :]).mean(axis=-1)
+            total -= w.complementarity * CHOKE_PENALTY * (hf[..., a, :] * hf[..., b, :]).mean(axis=-1)
         return total
 
     def _score_one(self, h: np.ndarray) -> float:
@@ -152,7 +155,7 @@ class GrooveReward:
                 s = self._lhl(np.maximum(h[i], self.kick)) / self.bars
                 total -= w.syncopation * abs(s - self.s_target[i]) / 8.0
         for a, b in self.pairs:
-            total -= w.complementarity * 2.0 * float((h[a] * h[b]).sum()) / self.T
+            total -= w.complementarity * CHOKE_PENALTY * float((h[a] * h[b]).sum()) / self.T
         return total
 
 

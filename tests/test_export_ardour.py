@@ -44,13 +44,17 @@ def ardour_render(session_dir, name, sr, out, frames, attempts=4):
     Ardour 7.3's exporter is flaky on this headless (dummy) backend: some runs abort while
     freeing its export channels (heap corruption inside Ardour, seen with sessions Ardour saved
     itself too), and some runs of very short sessions come out longer than the session range.
-    Such runs are detected (exit status, length) and repeated; only a clean run of exactly the
-    session range is compared, so a bad session cannot pass by retrying."""
+    Such runs are detected (exit status, length, a hang) and repeated; only a clean run of exactly
+    the session range is compared, so a bad session cannot pass by retrying."""
     log = []
     for _ in range(attempts):
         out.unlink(missing_ok=True)
-        proc = subprocess.run([ARDOUR_EXPORT, "-s", str(sr), "-b", "24", "-o", str(out), str(session_dir), name],
-                              capture_output=True, text=True, timeout=180)
+        try:
+            proc = subprocess.run([ARDOUR_EXPORT, "-s", str(sr), "-b", "24", "-o", str(out), str(session_dir), name],
+                                  capture_output=True, text=True, timeout=90)
+        except subprocess.TimeoutExpired:  # it also hangs now and then
+            log.append("hung, killed after 90 s")
+            continue
         if proc.returncode == 0 and out.exists():
             y, file_sr = sf.read(str(out), always_2d=True)
             if file_sr == sr and y.shape[0] == frames:

@@ -50,25 +50,30 @@ def test_action_space_walkthrough(world):
     assert len(inserts) == 6 and isinstance(acts[1], Hold) and isinstance(acts[-1], Finish)
     assert not any(isinstance(a, Rest) for a in acts)  # nothing sounding yet
     s1, region = space.apply(s0, inserts[0])
-    assert len(s1.project.tracks) == 1 and s1.slots[0].cursor == 1 and s1.slots[0].sounding
+    on = p.target.onsets
+    assert len(s1.project.tracks) == 1 and s1.slots[0].cursor == 1
     clip = s1.project.tracks[0].clips[0]
-    assert clip.start == pytest.approx(p.target.onsets[0])
-    assert region[0] == int(round(clip.start * F.SR)) and region[1] > region[0]
-    # Slot 1 now has the earliest cursor.
+    assert clip.start == pytest.approx(on[0]) and clip.end <= on[1] + 1e-6
+    assert region[0] == int(np.floor(clip.start * F.SR)) and region[1] > region[0]
+    # Slot 1 now has the earliest cursor; holding an empty slot changes nothing.
     assert s1.acting_slot() == 1
     s2, r2 = space.apply(s1, Hold(1))
     assert r2 is None and s2.project == s1.project and s2.acting_slot() == 0
-    # A second insert on slot 0 cuts the first note at the new onset (monophonic track).
-    same_inst = [a for a in ordered_actions(p, s2, ev.empty()) if isinstance(a, Insert)][0]
-    s3, _ = space.apply(s2, same_inst)
-    clips = s3.project.tracks[0].clips
-    assert len(clips) == 2 and clips[0].end <= clips[1].start + 1e-3
-    assert clips[1].start == pytest.approx(p.target.onsets[1])
-    s4, r4 = space.apply(s3, Rest(0))
-    assert s4.project.tracks[0].clips[-1].end <= p.target.onsets[2] + 1e-3
-    assert r4 is not None
-    s5, _ = space.apply(s4, Finish(0))
-    assert s5.slots[0].finished
+    # A pitched note held to the next onset is sounding; Hold sustains it to the following one.
+    piano = [a for a in acts if isinstance(a, Insert) and a.sample.startswith("piano")][0]
+    t1, _ = space.apply(s0, piano)
+    assert t1.slots[0].sounding
+    t2, _ = space.apply(t1, Hold(1))
+    t3, r3 = space.apply(t2, Hold(0))
+    held = t3.project.tracks[0].clips[0]
+    assert held.end == pytest.approx(min(on[2], held.start + p.space._seconds[(piano.sample, piano.pitch)]), abs=1e-4)
+    assert r3 == (int(np.floor(on[1] * F.SR)), r3[1]) and r3[1] > r3[0]
+    # Rest leaves silence: nothing changes, the slot no longer sounds.
+    t4, r4 = space.apply(t2, Rest(0))
+    assert r4 is None and not t4.slots[0].sounding and t4.slots[0].cursor == 2
+    # Finish lets the last note ring out and ends the slot.
+    t5, r5 = space.apply(t2, Finish(0))
+    assert t5.slots[0].finished and t5.project.tracks[0].clips[0].end >= on[1]
 
 
 def test_effect_actions(world):

@@ -2,18 +2,20 @@
 
 A state holds the ``Project`` built so far and one ``Slot`` per track to be written. A slot's
 cursor is an index into the target's onset grid; a slot becomes a project track with its first
-insert (which fixes the track's instrument). Tracks are monophonic one-shot players: an insert
-cuts the note still sounding on its track and lets the new one ring until the next insert, a
-rest, or the end of the sample.
+insert (which fixes the track's instrument). Tracks are monophonic: one note at a time.
 
 To keep the tree small the slot that acts is always the unfinished slot with the earliest cursor
 (lowest index on ties), so the tracks are written side by side from left to right and no
 ordering of the same edits is searched twice. Its actions:
 
-- ``Insert(slot, sample, pitch, gain_db)``: place a note at the cursor; cursor to the next onset.
-- ``Hold(slot)``: cursor to the next onset; a sounding note keeps sounding (sustain).
-- ``Rest(slot)``: cut the sounding note at the cursor (silence); cursor to the next onset.
-- ``Finish(slot)``: the track is done.
+- ``Insert(slot, sample, pitch, gain_db)``: place a note at the cursor, held to the next onset
+  (or less if the sample runs out); cursor to the next onset.
+- ``Hold(slot)``: sustain the sounding note to the next onset; cursor to the next onset.
+- ``Rest(slot)``: leave silence after the sounding note; cursor to the next onset.
+- ``Finish(slot)``: the track is done; its last note rings out.
+
+Every note edit therefore changes the mix only between two onsets (plus the release), which keeps
+incremental evaluation local whatever the target's length.
 
 When every slot is finished the effect-chain phase begins: ``AddEffect(track, kind)`` (default
 parameters) and ``SetParam(track, effect, name, value)`` on a per-parameter grid, until ``Stop``
@@ -357,47 +359,59 @@ class ActionSpace:
         slot = state.slots[action.slot]
         nxt = slot.cursor + 1
         finished_next = nxt >= len(self.onsets)
-        if isinstance(action, Finish):
-            return self._set_slot(state, action.slot, replace(slot, finished=True)), None
-        if isinstance(action, Hold):
-            return self._set_slot(state, action.slot, replace(slot, cursor=nxt, finished=finished_next)), None
-        start = float(self.onsets[slot.cursor])
+        here = float(self.onsets[slot.cursor])
+        until = float(self.onsets[nxt]) if not finished_next else self.target.duration
         project = state.project
-        region_end = 0.0
-        track_index = slot.track
-        if slot.sounding and track_index is not None:
-            track = project.tracks[track_index]
-            last = track.clips[-1]
-            if last.end > start + 1e-9:
-                region_end = last.end
-                cut = replace(last, hold=round(max(start - last.start, 1e-3), 6))
-                track = replace(track, clips=track.clips[:-1] + (cut,))
-                project = project.replace_track(track_index, track)
         if isinstance(action, Rest):
-            new_slot = replace(slot, cursor=nxt, finished=finished_next, sounding=False)
-            region = (int(round(start * sr)), int(math.ceil((region_end + RELEASE_SECONDS) * sr)) + 1)
+            # The sounding note already stops at the cursor: leave the silence that follows.
+            return self._set_slot(state, action.slot, replace(slot, cursor=nxt, finished=finished_next,
+                                                              sounding=False)), None
+        if isinstance(action, (Hold, Finish)):
+            # Hold sustains the sounding note to the next onset; finish lets it ring out (to the
+            # sample's natural end, or to the end of the target for sustained instruments).
+            target_end = until if isinstance(action, Hold) else self.target.duration
+            new_slot = (replace(slot, cursor=nxt, finished=finished_next) if isinstance(action, Hold)
+                        else replace(slot, finished=True, sounding=False))
+            if not slot.sounding or slot.track is None:
+                return self._set_slot(state, action.slot, new_slot), None
+            track = project.tracks[slot.track]
+            last = track.clips[-1]
+            natural = self._seconds.get((last.sample, last.pitch), math.inf)
+            end = min(last.start + natural, target_end)
+            if end <= last.end + 1e-6:
+                new_slot = replace(new_slot, sounding=False)
+                return self._set_slot(state, action.slot, new_slot), None
+            longer = replace(last, hold=round(end - last.start, 6))
+            project = project.replace_track(slot.track, replace(track, clips=track.clips[:-1] + (longer,)))
+            if isinstance(action, Hold) and end < until - 1e-6:
+                new_slot = replace(new_slot, sounding=False)  # the sample ran out before the onset
+            region = self._region(project, slot.track, last.end, end)
             return self._set_slot(replace(state, project=project), action.slot, new_slot), region
         assert isinstance(action, Insert)
-        length = self._seconds.get((action.sample, action.pitch))
-        if length is None:
-            length = self.target.duration
-        hold = round(max(1e-3, min(length, self.target.duration - start)), 6)
-        clip = Clip(sample=action.sample, start=start, hold=hold, pitch=action.pitch, gain_db=action.gain_db)
+        natural = self._seconds.get((action.sample, action.pitch), math.inf)
+        hold = round(max(1e-3, min(natural, until - here)), 6)
+        clip = Clip(sample=action.sample, start=here, hold=hold, pitch=action.pitch, gain_db=action.gain_db)
+        track_index = slot.track
         if track_index is None:
             inst = self.catalogue.notes[self.catalogue.index[(action.sample, action.pitch)]].instrument
             project = project.add_track(Track(name=_track_name(project, inst), instrument=inst, clips=(clip,)))
             track_index = len(project.tracks) - 1
         else:
             project = project.replace_track(track_index, project.tracks[track_index].with_clip(clip))
-        new_slot = Slot(track=track_index, cursor=nxt, finished=finished_next, sounding=True)
-        end = max(region_end, clip.end) + RELEASE_SECONDS
-        tail = 0.0
-        effects = project.tracks[track_index].effects
-        if effects:
-            # An effect chain changes everything after the note; score to the stem's end.
-            tail = self.renderer.track_length(project.tracks[track_index], sr) / sr - end
-        region = (int(round(start * sr)), int(math.ceil((end + max(0.0, tail)) * sr)) + 1)
+        new_slot = Slot(track=track_index, cursor=nxt, finished=finished_next,
+                        sounding=hold >= until - here - 1e-6)
+        region = self._region(project, track_index, here, here + hold)
         return self._set_slot(replace(state, project=project), action.slot, new_slot), region
+
+    def _region(self, project: Project, track_index: int, start: float, end: float) -> tuple[int, int]:
+        """Samples [a, b) whose mix changes when a note on the track changes within [start, end] s
+        (release included; with an effect chain, everything to the end of the stem)."""
+        sr = F.SR
+        b = end + RELEASE_SECONDS
+        track = project.tracks[track_index]
+        if track.effects:
+            b = max(b, self.renderer.track_length(track, sr) / sr)
+        return int(math.floor(start * sr)), int(math.ceil(b * sr)) + 1
 
     @staticmethod
     def _set_slot(state: State, i: int, slot: Slot) -> State:

@@ -30,7 +30,8 @@ defaults written here), unknown keys and out-of-range values are errors that nam
     rank_chroma = 0.5      #   of the residual chroma similarity,
     rank_spectrum = 1.0    #   and of the residual mel-patch similarity (see Catalogue.rank)
     rounds = 2             # re-planning rounds: each rebuilds every track against the others
-    first_pass = 0.4       # share of the note budget for the first pass (all tracks together)
+    first_pass = 0.4       # share of the note budget for the first pass
+    sequential = false     # first pass track by track (each against those before) instead of together
 
     [effects]
     enabled = true
@@ -97,6 +98,7 @@ class SearchConfig:
     rank_chroma: float = 0.5
     rank_spectrum: float = 1.0
     rounds: int = 2
+    sequential: bool = False
     first_pass: float = 0.4
 
 

@@ -47,6 +47,26 @@ def _window() -> np.ndarray:
     return w
 
 
+@functools.lru_cache(maxsize=4)
+def _bases_torch(sr: int):
+    import torch
+
+    both = np.concatenate([_chroma_basis(sr), _mel_basis(sr)]).T.copy()  # (1025, 12 + 64)
+    return torch.from_numpy(both)
+
+
+def _project_bands(power: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
+    """Power spectra [shape=(k, 1025)] -> (chroma [shape=(k, 12)], mel [shape=(k, 64)]).
+
+    The product runs in torch: numpy's BLAS starts its own thread pool for matrices this size and,
+    on a busy 2-core machine, a 40-frame product took 100 ms instead of 0.3 ms (measured); torch
+    follows the planner's one-thread setting."""
+    import torch
+
+    out = torch.matmul(torch.from_numpy(np.ascontiguousarray(power)), _bases_torch(sr)).numpy()
+    return out[:, :N_CHROMA], out[:, N_CHROMA:]
+
+
 # Mean of the squared periodic Hann window: scales windowed frame power back to signal power.
 _WIN_POWER = 0.375
 
@@ -88,10 +108,9 @@ def frame_features(y: np.ndarray, offset: int, f0: int, f1: int, *, sr: int = SR
     frames = np.lib.stride_tricks.sliding_window_view(buf, N_FFT)[::HOP][:nf] * _window()
     spec = np.fft.rfft(frames, axis=1)
     power = (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
-    chroma = power @ _chroma_basis(sr).T
+    chroma, mel = _project_bands(power, sr)
     mean_power = np.mean(frames ** 2, axis=1) / _WIN_POWER
     db = 10.0 * np.log10(np.maximum(mean_power, 10 ** (FLOOR_DB / 10)))
-    mel = power @ _mel_basis(sr).T
     return chroma.astype(np.float32), db.astype(np.float32), mel.astype(np.float32)
 
 

@@ -212,8 +212,19 @@ class MCTS:
         interrupted = False
         self._decision = 0
         try:
-            self._plan(Node(state, empty, None), tracker, evaluations=first,
-                       seconds=tracker.seconds_left() * first / max(1, tracker.evals_left()), label="pass 1")
+            if self.cfg.sequential:
+                # Track by track: each new track is planned against the tracks already built.
+                n = self.cfg.tracks
+                for k in range(n):
+                    share = first // n
+                    secs = tracker.seconds_left() * share / max(1, tracker.evals_left())
+                    context = tracker.best_state.project if tracker.best_state is not None else state.project
+                    start = ev.full(context) if context.tracks else empty
+                    self._plan(Node(State(project=context, slots=(Slot(),)), start, None), tracker,
+                               evaluations=share, seconds=secs, label=f"pass 1 track {k}")
+            else:
+                self._plan(Node(state, empty, None), tracker, evaluations=first,
+                           seconds=tracker.seconds_left() * first / max(1, tracker.evals_left()), label="pass 1")
             for r in range(rounds):
                 n_tracks = len(tracker.best_state.project.tracks) if tracker.best_state else 0
                 for k in range(n_tracks):

@@ -130,10 +130,19 @@ class single_thread:
 
         self._n = torch.get_num_threads()
         torch.set_num_threads(1)
+        self._limits = None
+        try:  # numpy's BLAS pool too, where threadpoolctl is installed (it is not a dependency)
+            from threadpoolctl import threadpool_limits
+
+            self._limits = threadpool_limits(1)
+        except ImportError:
+            pass
         return self
 
     def __exit__(self, *exc):
         import torch
 
         torch.set_num_threads(self._n)
+        if self._limits is not None:
+            self._limits.restore_original_limits()
         return False

@@ -135,10 +135,11 @@ def _generate(args) -> int:
     print(part.grid())
     with staged_output(out, force=args.force) as stage:
         written = write_drum_files(part, stage, audio=not args.no_audio)
-    stopped = all(c["stopped"] for c in part.chunks)
+    how = {"policy": "stopped by the policy", "undo": "stopped by the undo rule",
+           "limit": "cut at the step limit"}
+    ends = sorted({how[c["stopped_by"]] for c in part.chunks})
     print(f"policy {part.policy}: score {part.score:.3f}, "
-          f"{sum(c['toggles'] for c in part.chunks)} toggles, "
-          f"{'stopped by the policy' if stopped else 'cut at the step limit'}")
+          f"{sum(c['toggles'] for c in part.chunks)} toggles, {' / '.join(ends)}")
     print(f"wrote {', '.join(p.name for p in written)} to {out}/")
     return 0
 

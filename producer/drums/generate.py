@@ -107,13 +107,14 @@ def generate_drums(kick: np.ndarray, *, voices: tuple[str, ...], steps_per_bar: 
             ep = pol.generate(kick[start:start + L] > 0, env=env)
             hits[:, start:start + L] = ep.hits
             chunks.append({"bars": [start // steps_per_bar + 1, (start + L) // steps_per_bar],
-                           "toggles": ep.steps, "stopped": ep.stopped})
+                           "toggles": ep.steps, "stopped": ep.stopped,
+                           "stopped_by": ep.stopped_by})
     else:
         looped = np.tile(kick > 0, L // T)
         ep = pol.generate(looped, env=env)
         hits[:] = ep.hits[:, :T]
         chunks.append({"bars": [1, bars], "toggles": ep.steps, "stopped": ep.stopped,
-                       "kick_looped_to_bars": pol.config.bars})
+                       "stopped_by": ep.stopped_by, "kick_looped_to_bars": pol.config.bars})
 
     from producer.drums.reward import GrooveReward
     reward = GrooveReward(voices, kick > 0, steps_per_bar=steps_per_bar, prior=pol.prior,

@@ -92,7 +92,6 @@ class SearchConfig:
     exploration: float = 0.7
     widening_c: float = 2.0
     widening_alpha: float = 0.5
-    rollout_depth: int = 4
     gain_offsets_db: tuple[float, ...] = (0.0,)
     rank_timbre: float = 0.5
     rank_chroma: float = 0.5

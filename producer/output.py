@@ -54,6 +54,10 @@ def staged_output(out: str | os.PathLike, *, force: bool = False) -> Iterator[Pa
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
+    # mkdtemp makes the folder private (0700); give it the mode a plain mkdir would have.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(stage, 0o777 & ~umask)
     # Same filesystem, so the final moves are renames: the old folder disappears only once the
     # new one is complete.
     if out.exists():

@@ -48,3 +48,14 @@ def test_file_in_the_way(tmp_path):
     (tmp_path / "f").write_text("x")
     with pytest.raises(OutputError, match="exists and is not a folder"):
         check_output_dir(tmp_path / "f")
+
+
+def test_output_folder_gets_ordinary_permissions(tmp_path):
+    import os
+
+    out = tmp_path / "project"
+    with staged_output(out):
+        pass
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o777 & ~umask

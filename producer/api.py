@@ -21,14 +21,16 @@ class RenderSummary:
 
 
 def localise_samples(project: Project, renderer, folder: Path) -> Project:
-    """Copy clip samples that are files (not library ids) into ``folder/samples/`` and point the
-    clips at the copies, so the written project.json renders from its own folder."""
+    """Copy clip samples that are not in the shipped pack (files beside the project, a user's
+    sample folder) into ``folder/samples/`` and point the clips at the copies, so the written
+    project.json renders from its own folder with nothing but the shipped pack."""
+    shipped = Library.default()
     mapping: dict[str, str] = {}
     tracks = []
     for track in project.tracks:
         clips = []
         for clip in track.clips:
-            if clip.sample not in renderer.library:
+            if clip.sample not in shipped or renderer.sample_for(clip).path != shipped.get(clip.sample).path:
                 if clip.sample not in mapping:
                     src = renderer.sample_for(clip).path
                     dest_dir = folder / "samples"

@@ -97,3 +97,19 @@ def test_clipping_mix_is_reported(tmp_path, tiny_library_dir, capsys):
     loud = write_project(tmp_path, (Track("Kit", "drums", gain_db=18.0, clips=(Clip("drums/kick", 0, 0.2, 36),)),))
     assert main(["render", str(loud), "--out", str(tmp_path / "o"), "--samples", str(tiny_library_dir)]) == 0
     assert "warning: the mix peaks at +" in capsys.readouterr().err
+
+
+def test_user_folder_samples_travel_with_the_project(tmp_path):
+    """A project made from a user's sample folder renders later without that folder."""
+    user = tmp_path / "my_sounds"
+    user.mkdir()
+    t = np.arange(22050) / 44100
+    sf.write(str(user / "blip.wav"), 0.4 * np.sin(2 * np.pi * 330 * t) * np.exp(-8 * t), 44100)
+    project = write_project(tmp_path, (Track("Mine", "piano", clips=(Clip("user/blip.wav", 0.0, 0.3, 64),)),))
+    out = tmp_path / "out"
+    assert main(["render", str(project), "--out", str(out), "--samples", str(user)]) == 0
+    assert json.loads((out / "project.json").read_text())["tracks"][0]["clips"][0]["sample"] == "samples/blip.wav"
+    assert main(["render", str(out / "project.json"), "--out", str(tmp_path / "again")]) == 0
+    a, _ = sf.read(str(out / "mix.wav"))
+    b, _ = sf.read(str(tmp_path / "again" / "mix.wav"))
+    assert np.array_equal(a, b)

@@ -17,7 +17,7 @@ def add_parser(sub) -> None:
     p.add_argument("--format", default="all", metavar="LIST", help=f"formats to write: {FORMAT_HELP} (default: all)")
     p.add_argument("--out", required=True, help="output folder (must be empty or absent unless --force)")
     p.add_argument("--force", action="store_true", help="replace a non-empty output folder")
-    p.add_argument("--samples", metavar="DIR", help="sample library folder (default: the shipped pack)")
+    p.add_argument("--samples", metavar="DIR", help="a folder of your own one-shots, used beside the shipped pack")
     p.add_argument("--name", default="session", help="session name used for the files (default: session)")
     p.set_defaults(func=run)
 
@@ -26,12 +26,12 @@ def run(args) -> int:
     # Imported here, after parsing, so `producer --help` stays instant.
     from producer.errors import InputError
     from producer.export.sessions import export_project, parse_formats
-    from producer.samples import Library
+    from producer.samples import open_library
 
     formats = parse_formats(args.format)  # an unknown name fails before anything is read
     if not args.name or any(c in args.name for c in '/\\:*?"<>|') or args.name.startswith("."):
         raise InputError(f"--name {args.name!r}: use letters, digits, spaces, '-' or '_'")
-    library = Library.from_manifest(args.samples) if args.samples else None
+    library = open_library(args.samples)
     written = export_project(args.project, args.out, formats=formats, force=args.force, library=library,
                              name=args.name)
     print(f"exported {', '.join(formats)} -> {args.out}/")

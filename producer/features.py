@@ -7,7 +7,7 @@ float32 with the same leading shape followed by (bands, frames).
 Frames are centred (the signal is zero-padded by n_fft // 2 on both sides, as librosa does
 by default), so ``frames = 1 + n // hop_length``: 1 s at 22,050 Hz gives 44 frames, 3 s 130.
 
-The STFT runs in torch (fast, batched, no torchaudio needed); torch is imported lazily.
+The STFT runs in scipy (batched), the rest in torch; both are imported lazily.
 """
 from __future__ import annotations
 
@@ -69,18 +69,33 @@ def _chroma_basis(sr: int, n_fft: int, n_chroma: int) -> np.ndarray:
 
 
 def _power_spec_torch(y2d, n_fft: int, hop_length: int):
-    """y2d: torch float32 [shape=(b, n)] -> power spectrogram [shape=(b, 1 + n_fft // 2, frames)]."""
+    """y2d: torch float32 [shape=(b, n)] -> power spectrogram [shape=(b, 1 + n_fft // 2, frames)].
+
+    The FFT runs in scipy (pocketfft, float32, all cores): on the 2-core CPUs here it is about
+    twice as fast as torch.stft, and the STFT is half the cost of scoring a window.
+    """
+    import scipy.fft
     import torch
 
     pad = n_fft // 2
+    y = np.asarray(y2d.detach().numpy() if hasattr(y2d, "numpy") else y2d, dtype=np.float32)
     # Zero padding (librosa's default pad_mode since 0.10) rather than torch's reflect default:
     # reflection invents signal at the clip edges, zeros do not.
-    y2d = torch.nn.functional.pad(y2d, (pad, pad))
-    if y2d.shape[-1] < n_fft:
-        y2d = torch.nn.functional.pad(y2d, (0, n_fft - y2d.shape[-1]))
-    window = torch.hann_window(n_fft, periodic=True, dtype=y2d.dtype)
-    spec = torch.stft(y2d, n_fft, hop_length=hop_length, window=window, center=False, return_complex=True)
-    return spec.real.square() + spec.imag.square()
+    y = np.pad(y, ((0, 0), (pad, pad)))
+    if y.shape[-1] < n_fft:
+        y = np.pad(y, ((0, 0), (0, n_fft - y.shape[-1])))
+    frames = np.lib.stride_tricks.sliding_window_view(y, n_fft, axis=-1)[:, ::hop_length]
+    window = _hann(n_fft)
+    spec = scipy.fft.rfft(frames * window, axis=-1, workers=-1)
+    power = spec.real ** 2 + spec.imag ** 2
+    return torch.from_numpy(np.ascontiguousarray(power.astype(np.float32, copy=False))).transpose(-1, -2)
+
+
+@functools.lru_cache(maxsize=4)
+def _hann(n_fft: int) -> np.ndarray:
+    import scipy.signal
+
+    return scipy.signal.get_window("hann", n_fft, fftbins=True).astype(np.float32)
 
 
 def logmel_torch(y2d, *, sr: int = SR, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH,

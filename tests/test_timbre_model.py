@@ -87,3 +87,24 @@ def test_missing_and_corrupt_weights_raise_model_error(tmp_path, monkeypatch):
         load_model(str(tmp_path / "junk.pt"))
     with pytest.raises(ModelError, match="no timbre model"):
         load_model("nonesuch")
+
+
+def test_shipped_default_recognises_rendered_instruments():
+    """The shipped default on fresh clips (new seed) from the small training soundfont:
+    measured 17/22 (0.77) when written; chance is 2/22."""
+    pretty_midi = pytest.importorskip("pretty_midi")
+    from pathlib import Path
+
+    from producer.timbre.evaluate import render_eval_clips
+
+    model = load_model()
+    assert model.arch == "fast" and model.embedding_dim == 256
+    ys, labels = render_eval_clips(Path(pretty_midi.__file__).parent / "TimGM6mb.sf2", 22, seed=99)
+    emb, probs = model.embed_and_predict(ys)
+    assert np.mean(probs.argmax(1) == labels) >= 0.6
+    # Same-instrument clips sit closer than different-instrument ones on average.
+    sim = emb @ emb.T
+    same = labels[:, None] == labels[None, :]
+    np.fill_diagonal(same, False)
+    diff = labels[:, None] != labels[None, :]
+    assert sim[same].mean() > sim[diff].mean() + 0.2  # measured 0.76 vs 0.39

@@ -71,9 +71,9 @@ def test_action_space_walkthrough(world):
     # Rest leaves silence: nothing changes, the slot no longer sounds.
     t4, r4 = space.apply(t2, Rest(0))
     assert r4 is None and not t4.slots[0].sounding and t4.slots[0].cursor == 2
-    # Finish lets the last note ring out and ends the slot.
+    # Finish ends the slot and leaves the project as it is.
     t5, r5 = space.apply(t2, Finish(0))
-    assert t5.slots[0].finished and t5.project.tracks[0].clips[0].end >= on[1]
+    assert t5.slots[0].finished and r5 is None and t5.project == t2.project
 
 
 def test_effect_actions(world):

@@ -1,10 +1,20 @@
 """Monte Carlo tree search over projects under construction.
 
-The search plays the arrangement like a game with one player, move by move (receding horizon):
-at each decision it grows a tree below the current state for a share of the budget, commits the
-root action whose subtree holds the best reward found, and keeps that subtree for the next
-decision. The share is the budget left divided by the decisions left (onsets left on unfinished
-slots), so the budget spans the whole target.
+The budget is spent in three phases; the result is the best project (by reward) seen anywhere.
+
+1. First pass (``search.first_pass`` of the note budget): all tracks are written together, left
+   to right (``search.sequential``: one track at a time, each against the ones before).
+2. Re-planning rounds (``search.rounds``): each track in turn is taken out of the best project and
+   planned again from the start with every other track present, so its notes are chosen in full
+   context (with the others in place, the reward ranks a missing true note first among all
+   library notes; from an empty project it often does not). The budget left is shared evenly.
+3. Effect chains (``effects.evaluations``): a tree search over add-effect / change-parameter actions
+   on the best project's tracks.
+
+Within a pass the search plays move by move (receding horizon): at each decision it grows a
+tree below the current state for a share of the pass's budget (the budget left over the
+decisions left, i.e. onsets left on unfinished slots), commits the root action whose subtree holds
+the best value, and keeps that subtree for the next decision.
 
 One iteration:
 
@@ -12,8 +22,8 @@ One iteration:
 
        Q(child) + c * sqrt(ln N(node) / N(child))
 
-   where Q is the best reward found in the child's subtree, min-max normalised among its
-   siblings (rewards differ in the third decimal; normalising keeps c meaningful), and c is
+   where Q is the best value found in the child's subtree, min-max normalised among its
+   siblings (values differ in the third decimal; normalising keeps c meaningful), and c is
    ``search.exploration``.
 2. Progressive widening: a node visited n times may hold ``ceil(widening_c * n ** widening_alpha)``
    children; children are added in the order of the candidate ranking (``Catalogue.rank``, with hold
@@ -22,24 +32,25 @@ One iteration:
    so every decision sees at least what a greedy matcher would.
 3. Expansion and evaluation: ``search.batch`` untried actions are applied and their children
    scored in one batch (incremental evaluation).
-4. Backup: the best new reward is propagated up; every ancestor keeps the maximum (a max-backup:
+4. Backup: the best new value is propagated up; every ancestor keeps the maximum (a max-backup:
    what matters in a single-player search is the best project reachable, not the average).
 
-There are no random rollouts: the reward is defined on any partial project, so a child's own
-reward is its estimate; deeper look-ahead comes from the tree itself. Randomness only breaks
-exact ties (seeded), so the same seed and evaluation budget give the same project.
+The value is ``RewardModel.search_value``: the reward without the length penalty of a project
+that is only short because it is unfinished. There are no random rollouts: the value is defined
+on any partial project, so a child's own value is its estimate; deeper look-ahead comes from the
+tree itself. Randomness only breaks exact ties (seeded), so the same seed and evaluation budget
+give the same project.
 """
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
+from producer.planner import features as F
 from producer.planner.evaluate import Evaluation
 from producer.planner.problem import Problem, Progress, SearchResult, Tracker, remaining_decisions
-from dataclasses import replace
-
-from producer.planner import features as F
 from producer.planner.state import Action, Finish, Hold, Insert, Rest, Slot, State, Stop
 
 
@@ -217,14 +228,12 @@ class MCTS:
                 n = self.cfg.tracks
                 for k in range(n):
                     share = first // n
-                    secs = tracker.seconds_left() * share / max(1, tracker.evals_left())
                     context = tracker.best_state.project if tracker.best_state is not None else state.project
                     start = ev.full(context) if context.tracks else empty
                     self._plan(Node(State(project=context, slots=(Slot(),)), start, None), tracker,
-                               evaluations=share, seconds=secs, label=f"pass 1 track {k}")
+                               evaluations=share, label=f"pass 1 track {k}")
             else:
-                self._plan(Node(state, empty, None), tracker, evaluations=first,
-                           seconds=tracker.seconds_left() * first / max(1, tracker.evals_left()), label="pass 1")
+                self._plan(Node(state, empty, None), tracker, evaluations=first, label="pass 1")
             for r in range(rounds):
                 n_tracks = len(tracker.best_state.project.tracks) if tracker.best_state else 0
                 for k in range(n_tracks):
@@ -232,8 +241,7 @@ class MCTS:
                         break
                     jobs_left = (rounds - r) * n_tracks - k
                     share = max(0, tracker.evals_left() - effects_budget) // max(1, jobs_left)
-                    secs = tracker.seconds_left() * share / max(1, tracker.evals_left())
-                    self._replan_track(k, tracker, share, secs, label=f"round {r + 1} track {k}")
+                    self._replan_track(k, tracker, share, label=f"round {r + 1} track {k}")
             if effects_budget and tracker.best_state is not None and tracker.best_state.project.tracks:
                 best = tracker.best_state
                 done = State(project=best.project, slots=tuple(Slot(finished=True) for _ in best.project.tracks))
@@ -244,7 +252,7 @@ class MCTS:
             interrupted = True
         return tracker.result(self.name, interrupted=interrupted)
 
-    def _replan_track(self, k: int, tracker: Tracker, evaluations: int, seconds: float, *, label: str) -> None:
+    def _replan_track(self, k: int, tracker: Tracker, evaluations: int, *, label: str) -> None:
         """Take track ``k`` out of the best project and plan a new track in its place, the other
         tracks all present (each decision is then made in full context)."""
         best = tracker.best_state.project
@@ -253,20 +261,23 @@ class MCTS:
         region = (0, self.problem.target.n_segments * F.SR)
         start_eval = ev.evaluate_batch(tracker.best_eval, [(context, region)])[0]
         state = State(project=context, slots=(Slot(),))
-        self._plan(Node(state, start_eval, None), tracker, evaluations=evaluations, seconds=seconds, label=label)
+        self._plan(Node(state, start_eval, None), tracker, evaluations=evaluations, label=label)
 
-    def _plan(self, root: Node, tracker: Tracker, *, evaluations: int, seconds: float, label: str) -> None:
-        """The move-by-move note phase from ``root`` within ``evaluations`` and ``seconds``."""
+    def _plan(self, root: Node, tracker: Tracker, *, evaluations: int, label: str) -> None:
+        """The move-by-move note phase from ``root`` within ``evaluations``.
+
+        Shares are counted in evaluations only, never in seconds, so that the same seed gives the
+        same project on a busy or an idle machine; only the run's wall-clock cap (``Tracker``)
+        cuts by time."""
         problem = self.problem
-        start_evals, start_time = tracker.evaluations, tracker.elapsed
+        start_evals = tracker.evaluations
         while root.state.acting_slot() is not None:
             evals_left = evaluations - (tracker.evaluations - start_evals)
-            secs_left = seconds - (tracker.elapsed - start_time)
-            if evals_left <= 0 or secs_left <= 0 or tracker.exhausted():
+            if evals_left <= 0 or tracker.exhausted():
                 self._complete_greedily(root, tracker)
                 return
             left = max(1, remaining_decisions(problem, root.state))
-            self._search(root, tracker, max(self.cfg.batch, evals_left // left), secs_left / left)
+            self._search(root, tracker, max(self.cfg.batch, evals_left // left), math.inf)
             if not root.children:
                 return
             best = max(root.children, key=lambda c: (c.value, c.reward))

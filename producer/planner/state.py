@@ -12,7 +12,7 @@ ordering of the same edits is searched twice. Its actions:
   (or less if the sample runs out); cursor to the next onset.
 - ``Hold(slot)``: sustain the sounding note to the next onset; cursor to the next onset.
 - ``Rest(slot)``: leave silence after the sounding note; cursor to the next onset.
-- ``Finish(slot)``: the track is done; its last note rings out.
+- ``Finish(slot)``: the track is done (no more notes).
 
 Every note edit therefore changes the mix only between two onsets (plus the release), which keeps
 incremental evaluation local whatever the target's length.
@@ -366,12 +366,15 @@ class ActionSpace:
             # The sounding note already stops at the cursor: leave the silence that follows.
             return self._set_slot(state, action.slot, replace(slot, cursor=nxt, finished=finished_next,
                                                               sounding=False)), None
-        if isinstance(action, (Hold, Finish)):
-            # Hold sustains the sounding note to the next onset; finish lets it ring out (to the
-            # sample's natural end, or to the end of the target for sustained instruments).
-            target_end = until if isinstance(action, Hold) else self.target.duration
-            new_slot = (replace(slot, cursor=nxt, finished=finished_next) if isinstance(action, Hold)
-                        else replace(slot, finished=True, sounding=False))
+        if isinstance(action, Finish):
+            # No more notes on this track. The project is unchanged: letting the last note ring
+            # on would fill the rest of the target at once, which the reward pays for at once,
+            # and the search would end tracks early to collect it (measured: 15 of 140 decisions).
+            return self._set_slot(state, action.slot, replace(slot, finished=True, sounding=False)), None
+        if isinstance(action, Hold):
+            # Hold sustains the sounding note to the next onset (if the sample lasts).
+            target_end = until
+            new_slot = replace(slot, cursor=nxt, finished=finished_next)
             if not slot.sounding or slot.track is None:
                 return self._set_slot(state, action.slot, new_slot), None
             track = project.tracks[slot.track]
@@ -383,7 +386,7 @@ class ActionSpace:
                 return self._set_slot(state, action.slot, new_slot), None
             longer = replace(last, hold=round(end - last.start, 6))
             project = project.replace_track(slot.track, replace(track, clips=track.clips[:-1] + (longer,)))
-            if isinstance(action, Hold) and end < until - 1e-6:
+            if end < until - 1e-6:
                 new_slot = replace(new_slot, sounding=False)  # the sample ran out before the onset
             region = self._region(project, slot.track, last.end, end)
             return self._set_slot(replace(state, project=project), action.slot, new_slot), region

@@ -107,9 +107,10 @@ def render_one(soundfont: Path, item: PlannedSample, *, sr: int = SR) -> np.ndar
     """Render, trim, fade and normalise one sample; mono float32 [shape=(n,)], peak PEAK_DBFS."""
     from producer.soundfont import Note, SoundFontSynth
 
-    # Fresh per note (see the module docstring); dynamic loading reads only this preset's samples,
-    # which makes a fresh synth cheap. Its output is identical to a fully loaded soundfont's.
-    synth = SoundFontSynth(soundfont, sr=sr, gain=SYNTH_GAIN, settings={"synth.dynamic-sample-loading": 1})
+    # Fresh per note (see the module docstring). The whole soundfont is loaded each time: with
+    # FluidSynth's dynamic sample loading the first note sometimes rendered differently on a busy
+    # machine (samples still being loaded), which broke byte-for-byte reproducibility.
+    synth = SoundFontSynth(soundfont, sr=sr, gain=SYNTH_GAIN)
     try:
         hold = DRUM_HOLD_S if item.drums else HOLD_S
         y = synth.render([Note(item.pitch, VELOCITY, 0.0, hold)], program=item.program,

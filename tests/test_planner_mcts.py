@@ -19,6 +19,15 @@ from producer.timbre import load_model
 SECONDS = 5.0
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    # As `producer recreate` runs the search: small batches are faster on one torch thread.
+    from producer.planner.recreate import single_thread
+
+    with single_thread():
+        yield
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     lib = Library.from_manifest(write_synthetic_library(tmp_path_factory.mktemp("lib"), instruments=("piano", "bass"),

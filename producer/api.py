@@ -92,3 +92,27 @@ def render(
         clips=sum(len(t.clips) for t in project.tracks),
         files=files,
     )
+
+
+# The other operations live with their subsystems; they are re-exported here so that everything
+# the CLI does is one import away (`from producer import api`).
+def recreate(input_path, out, **options):
+    """``producer recreate``: see ``producer.planner.recreate.recreate`` for the options."""
+    from producer.planner.recreate import recreate as _recreate
+
+    return _recreate(input_path, out, **options)
+
+
+def export(project_path, out, **options):
+    """``producer export``: see ``producer.export.sessions.export_project`` for the options."""
+    from producer.export.sessions import export_project
+
+    return export_project(project_path, out, **options)
+
+
+def drums(kick, **options):
+    """``producer drums``: answer a kick (see ``producer.drums.generate.generate_drums``); write the
+    result with ``producer.drums.generate.write_drum_files``."""
+    from producer.drums.generate import generate_drums
+
+    return generate_drums(kick, **options)

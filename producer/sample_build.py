@@ -9,6 +9,10 @@ gets one one-shot per :data:`producer.instruments.DRUM_KIT` entry.
 The build is reproducible: the same soundfont and options give byte-identical files. FluidSynth's
 output depends on its history (dither position, LFO phases), so each note is rendered by a fresh
 synth; the manifest holds no timestamps.
+
+Build in a fresh process (the CLI does): a process that has already rendered with DawDreamer
+leaves the floating-point state changed, and FluidSynth then renders the quietest tail samples
+differently, so an in-process build after a render is not byte-identical to the shipped pack.
 """
 from __future__ import annotations
 
@@ -107,10 +111,9 @@ def render_one(soundfont: Path, item: PlannedSample, *, sr: int = SR) -> np.ndar
     """Render, trim, fade and normalise one sample; mono float32 [shape=(n,)], peak PEAK_DBFS."""
     from producer.soundfont import Note, SoundFontSynth
 
-    # Fresh per note (see the module docstring). The whole soundfont is loaded each time: with
-    # FluidSynth's dynamic sample loading the first note sometimes rendered differently on a busy
-    # machine (samples still being loaded), which broke byte-for-byte reproducibility.
-    synth = SoundFontSynth(soundfont, sr=sr, gain=SYNTH_GAIN)
+    # Fresh per note (see the module docstring); dynamic loading reads only this preset's samples,
+    # which makes a fresh synth cheap. Its output is identical to a fully loaded soundfont's.
+    synth = SoundFontSynth(soundfont, sr=sr, gain=SYNTH_GAIN, settings={"synth.dynamic-sample-loading": 1})
     try:
         hold = DRUM_HOLD_S if item.drums else HOLD_S
         y = synth.render([Note(item.pitch, VELOCITY, 0.0, hold)], program=item.program,

@@ -31,11 +31,21 @@ def add_parser(sub) -> None:
 def _progress_bar():
     import sys
 
+    # On a terminal the line is redrawn in place; in a log file (not a terminal) a plain line is
+    # written every 10 s instead of hundreds of carriage-return updates.
+    tty = sys.stderr.isatty()
+    last = [-10.0]
+
     def show(elapsed: float, evaluations: int, best: float) -> None:
         width = 24
         filled = int(round(max(0.0, min(1.0, best)) * width))
         bar = "#" * filled + "-" * (width - filled)
-        sys.stderr.write(f"\r[{bar}] {elapsed:7.1f} s  {evaluations:7d} evaluations  best reward {best:.4f}")
+        line = f"[{bar}] {elapsed:7.1f} s  {evaluations:7d} evaluations  best reward {best:.4f}"
+        if tty:
+            sys.stderr.write("\r" + line)
+        elif elapsed - last[0] >= 10.0:
+            last[0] = elapsed
+            sys.stderr.write(line + "\n")
         sys.stderr.flush()
 
     return show
@@ -51,7 +61,7 @@ def run(args) -> int:
                        evaluations=args.evaluations, tracks=args.tracks, samples=args.samples, seed=args.seed,
                        max_duration=args.max_duration, force=args.force, model_name=args.model,
                        progress=progress)
-    if progress is not None:
+    if progress is not None and sys.stderr.isatty():
         sys.stderr.write("\n")
     note = " (interrupted: best project so far)" if summary.interrupted else ""
     print(f"recreated with reward {summary.reward:.4f}{note}: {summary.tracks} tracks, {summary.clips} clips, "

@@ -38,19 +38,6 @@ def parse_formats(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def check_audio(project, renderer) -> None:
-    """Every clip's sample resolves *and* its audio file is there, so a missing file fails before
-    any output is written (a library manifest can list a file that has since gone)."""
-    from producer.errors import SampleError
-
-    renderer.check_samples(project)
-    for ti, track in enumerate(project.tracks):
-        for ci, clip in enumerate(track.clips):
-            path = renderer.sample_for(clip).path
-            if not path.is_file():
-                raise SampleError(f"tracks[{ti}].clips[{ci}].sample: audio file {path} is missing")
-
-
 def write_sessions(
     project,
     renderer,
@@ -71,7 +58,7 @@ def write_sessions(
     for f in formats:
         if f not in FORMATS:
             raise InputError(f"unknown format {f!r} (choose from {', '.join(FORMATS)})")
-    check_audio(project, renderer)
+    renderer.check_samples(project)
     written: dict[str, list[Path]] = {}
     if any(f in SESSION_FORMATS for f in formats):
         from producer.export.clips import collect_clips
@@ -125,7 +112,7 @@ def export_project(
     project = load_project(project_path)
     check_output_dir(out, force=force)
     renderer = Renderer(library or Library.default(), base_dir=project_path.parent)
-    check_audio(project, renderer)
+    renderer.check_samples(project)
     with staged_output(out, force=force) as stage:
         written = write_sessions(project, renderer, stage, formats, name=name)
     out = Path(out)

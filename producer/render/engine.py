@@ -287,13 +287,16 @@ class Renderer:
         return Render(mix=mix, stems=raw, sr=sr, track_names=[t.name for t in project.tracks])
 
     def check_samples(self, project: Project) -> None:
-        """Resolve every clip's sample now, so a bad reference fails before any work is done."""
+        """Resolve every clip's sample and check its audio file is there, so a bad reference (or a
+        library manifest listing a file that has since gone) fails before any work is done."""
         for ti, track in enumerate(project.tracks):
             for ci, clip in enumerate(track.clips):
                 try:
-                    self.sample_for(clip)
+                    path = self.sample_for(clip).path
                 except SampleError as exc:
                     raise SampleError(f"tracks[{ti}].clips[{ci}].sample: {exc}") from None
+                if not path.is_file():
+                    raise SampleError(f"tracks[{ti}].clips[{ci}].sample: audio file {path} is missing")
 
 
 def _run_effect_chain(audio: np.ndarray, sr: int, track: Track) -> np.ndarray:

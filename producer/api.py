@@ -64,6 +64,21 @@ def write_render_outputs(project: Project, renderer, folder: str | os.PathLike):
     return render
 
 
+def open_project_for_output(project_path, out, *, force: bool = False, library: Library | None = None):
+    """Every check a command makes before writing a project's files: the project loads and
+    validates, ``out`` may be written, every clip's sample resolves to audio that is there.
+    Returns ``(project, renderer)``; the renderer resolves paths against the project's folder."""
+    from producer.output import check_output_dir
+    from producer.render.engine import Renderer
+
+    project_path = Path(project_path)
+    project = load_project(project_path)
+    check_output_dir(out, force=force)
+    renderer = Renderer(library or Library.default(), base_dir=project_path.parent)
+    renderer.check_samples(project)
+    return project, renderer
+
+
 def render(
     project_path: str | os.PathLike,
     out: str | os.PathLike,
@@ -73,14 +88,9 @@ def render(
 ) -> RenderSummary:
     """``producer render``: validate everything first, then write into a staged folder."""
     from producer.audio import peak_dbfs
-    from producer.output import check_output_dir, staged_output
-    from producer.render.engine import Renderer
+    from producer.output import staged_output
 
-    project_path = Path(project_path)
-    project = load_project(project_path)
-    check_output_dir(out, force=force)
-    renderer = Renderer(library or Library.default(), base_dir=project_path.parent)
-    renderer.check_samples(project)
+    project, renderer = open_project_for_output(project_path, out, force=force, library=library)
     with staged_output(out, force=force) as stage:
         result = write_render_outputs(project, renderer, stage)
         files = sorted(str(p.relative_to(stage)) for p in stage.rglob("*") if p.is_file())

@@ -102,17 +102,11 @@ def export_project(
     """``producer export``: every check first (formats, output folder, every sample), then the
     files are written into a staged folder that replaces ``out`` only when complete. Returns
     format -> paths (under ``out``)."""
-    from producer.output import check_output_dir, staged_output
-    from producer.project import load_project
-    from producer.render.engine import Renderer
-    from producer.samples import Library
+    from producer.api import open_project_for_output
+    from producer.output import staged_output
 
     formats = parse_formats(formats) if isinstance(formats, str) else tuple(formats)
-    project_path = Path(project_path)
-    project = load_project(project_path)
-    check_output_dir(out, force=force)
-    renderer = Renderer(library or Library.default(), base_dir=project_path.parent)
-    renderer.check_samples(project)
+    project, renderer = open_project_for_output(project_path, out, force=force, library=library)
     with staged_output(out, force=force) as stage:
         written = write_sessions(project, renderer, stage, formats, name=name)
     out = Path(out)

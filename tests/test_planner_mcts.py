@@ -54,10 +54,30 @@ def test_action_space_walkthrough(world):
     space, ev = p.space, p.evaluator
     s0 = space.initial()
     assert s0.acting_slot() == 0 and not s0.project.tracks
-    acts = ordered_actions(p, s0, ev.empty())
-    inserts = [a for a in acts if isinstance(a, Insert)]
-    assert len(inserts) == 6 and isinstance(acts[1], Hold) and isinstance(acts[-1], Finish)
-    assert not any(isinstance(a, Rest) for a in acts)  # nothing sounding yet
+    # The note prior chose the tracks' instruments: the truth's two.
+    assert sorted(s.instrument for s in s0.slots) == ["drums", "piano"]
+    cat = p.catalogue
+    # Every slot, at every onset, is offered only notes of its instrument that the prior hears
+    # start there, the best first; hold always; finish only once its instrument has no notes left.
+    for slot in range(2):
+        for onset in range(len(p.target.onsets)):
+            st = dataclasses.replace(s0, slots=tuple(dataclasses.replace(x, cursor=onset if i == slot else onset + 1)
+                                                     for i, x in enumerate(s0.slots)))
+            acts = ordered_actions(p, st, ev.empty())
+            inserts = [a for a in acts if isinstance(a, Insert)]
+            assert Hold(slot) in acts and not any(isinstance(a, Rest) for a in acts)  # nothing sounding
+            backed = p.prior.backed(onset) & (cat.instrument == s0.slots[slot].instrument)
+            assert {cat.index[(a.sample, a.pitch)] for a in inserts} == set(np.flatnonzero(backed)[:6]) or \
+                len(inserts) == 6
+            assert (Finish(slot) in acts) == (not p.prior.backed_after(onset, s0.slots[slot].instrument))
+    # The truth's first note is the first insert offered at the first onset to its instrument's slot.
+    first = min((c.start, t.instrument, c.sample, c.pitch) for t in world[3].tracks for c in t.clips)
+    slot = [s.instrument for s in s0.slots].index(first[1])
+    st = dataclasses.replace(s0, slots=tuple(dataclasses.replace(x, cursor=0 if i == slot else 1)
+                                             for i, x in enumerate(s0.slots)))
+    ins = [a for a in ordered_actions(p, st, ev.empty()) if isinstance(a, Insert)]
+    assert (ins[0].sample, ins[0].pitch) == first[2:]
+    inserts = [Insert(0, ins[0].sample, ins[0].pitch, ins[0].gain_db)]
     s1, region = space.apply(s0, inserts[0])
     on = p.target.onsets
     assert len(s1.project.tracks) == 1 and s1.slots[0].cursor == 1
@@ -69,7 +89,8 @@ def test_action_space_walkthrough(world):
     s2, r2 = space.apply(s1, Hold(1))
     assert r2 is None and s2.project == s1.project and s2.acting_slot() == 0
     # A pitched note held to the next onset is sounding; Hold sustains it to the following one.
-    piano = [a for a in acts if isinstance(a, Insert) and a.sample.startswith("piano")][0]
+    note = next(n for n in cat.notes if n.instrument == "piano")
+    piano = Insert(0, note.sample, note.pitch, 0.0)
     t1, _ = space.apply(s0, piano)
     assert t1.slots[0].sounding
     t2, _ = space.apply(t1, Hold(1))
@@ -90,8 +111,8 @@ def test_effect_actions(world):
                                  "grid_steps": 3})
     space = p.space
     s = space.initial()
-    ins = [a for a in ordered_actions(p, s, p.evaluator.empty()) if isinstance(a, Insert)][0]
-    s, _ = space.apply(s, ins)
+    note = p.catalogue.notes[0]
+    s, _ = space.apply(s, Insert(0, note.sample, note.pitch, 0.0))
     s, _ = space.apply(s, Finish(0))
     s, _ = space.apply(s, Finish(1))
     assert s.acting_slot() is None and not space.is_terminal(s)

@@ -97,21 +97,33 @@ def frame_features(y: np.ndarray, offset: int, f0: int, f1: int, *, sr: int = SR
     Returns (chroma [shape=(f1 - f0, 12)] raw power per pitch class, power_db [shape=(f1 - f0,)],
     mel [shape=(f1 - f0, 64)] mel-band power).
     """
-    nf = f1 - f0
-    if nf <= 0:
+    if f1 - f0 <= 0:
         return np.zeros((0, N_CHROMA), np.float32), np.zeros(0, np.float32), np.zeros((0, N_MELS), np.float32)
-    a, b = frame_support(f0, f1)
-    buf = np.zeros(b - a, dtype=np.float32)
-    lo, hi = max(a, offset), min(b, offset + len(y))
-    if hi > lo:
-        buf[lo - a:hi - a] = y[lo - offset:hi - offset]
-    frames = np.lib.stride_tricks.sliding_window_view(buf, N_FFT)[::HOP][:nf] * _window()
+    frames = _windowed_frames(y, offset, f0, f1)
     spec = np.fft.rfft(frames, axis=1)
     power = (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
     chroma, mel = _project_bands(power, sr)
     mean_power = np.mean(frames ** 2, axis=1) / _WIN_POWER
     db = 10.0 * np.log10(np.maximum(mean_power, 10 ** (FLOOR_DB / 10)))
     return chroma.astype(np.float32), db.astype(np.float32), mel.astype(np.float32)
+
+
+def _windowed_frames(y: np.ndarray, offset: int, f0: int, f1: int) -> np.ndarray:
+    """Hann-windowed frames f0..f1-1 [shape=(f1 - f0, N_FFT)] of the timeline held in ``y`` from
+    absolute sample ``offset`` (zeros elsewhere, before the start too)."""
+    a, b = frame_support(f0, f1)
+    buf = np.zeros(b - a, dtype=np.float32)
+    lo, hi = max(a, offset), min(b, offset + len(y))
+    if hi > lo:
+        buf[lo - a:hi - a] = y[lo - offset:hi - offset]
+    return np.lib.stride_tricks.sliding_window_view(buf, N_FFT)[::HOP][:f1 - f0] * _window()
+
+
+def frame_magnitude(y: np.ndarray, offset: int, f0: int, f1: int) -> np.ndarray:
+    """Magnitude spectra of frames f0..f1-1 [shape=(f1 - f0, N_FFT // 2 + 1)] (grid as above)."""
+    if f1 - f0 <= 0:
+        return np.zeros((0, N_FFT // 2 + 1), np.float32)
+    return np.abs(np.fft.rfft(_windowed_frames(y, offset, f0, f1), axis=1)).astype(np.float32)
 
 
 def segment_db(segments: np.ndarray) -> np.ndarray:

@@ -89,9 +89,13 @@ def ordered_actions(problem: Problem, state: State, evaluation: Evaluation) -> l
                                     instrument=space.slot_instrument(state, slot_i), k=cfg.candidates,
                                     timbre_weight=cfg.rank_timbre, chroma_weight=cfg.rank_chroma,
                                     spectrum_weight=cfg.rank_spectrum,
-                                    output_mel=output_mel(problem, state, slot.cursor))
+                                    output_mel=output_mel(problem, state, slot.cursor), prior=problem.prior)
+    if problem.prior is not None:
+        # Only notes the prior hears start here are inserted (the tree stays small, and a track
+        # acting before the others at an onset cannot take the energy that is theirs).
+        ranked = [r for r in ranked if r[2]]
     inserts: list[Action] = []
-    for note_i, gain in ranked:
+    for note_i, gain, _ in ranked:
         note = problem.catalogue.notes[note_i]
         for off in cfg.gain_offsets_db:
             g = float(np.clip(gain + off, -30.0, 6.0))
@@ -101,7 +105,11 @@ def ordered_actions(problem: Problem, state: State, evaluation: Evaluation) -> l
     if slot.sounding:
         acts.append(Rest(slot_i))
     acts += inserts[3:]
-    acts.append(Finish(slot_i))
+    instrument = space.slot_instrument(state, slot_i)
+    if problem.prior is None or instrument is None or not problem.prior.backed_after(slot.cursor, instrument):
+        # With a prior, a track finishes only once the prior hears no more of its notes: an early
+        # finish shortens the tree below it, which a max-backup search mistakes for a better branch.
+        acts.append(Finish(slot_i))
     return acts
 
 
@@ -225,17 +233,18 @@ class MCTS:
         try:
             if self.cfg.sequential:
                 # Track by track: each new track is planned against the tracks already built.
-                n = self.cfg.tracks
+                n = len(state.slots)
                 for k in range(n):
                     share = first // n
                     context = tracker.best_state.project if tracker.best_state is not None else state.project
                     start = ev.full(context) if context.tracks else empty
-                    self._plan(Node(State(project=context, slots=(Slot(),)), start, None), tracker,
+                    slot = Slot(instrument=state.slots[k].instrument)
+                    self._plan(Node(State(project=context, slots=(slot,)), start, None), tracker,
                                evaluations=share, label=f"pass 1 track {k}")
             else:
                 self._plan(Node(state, empty, None), tracker, evaluations=first, label="pass 1")
             for r in range(rounds):
-                n_tracks = len(tracker.best_state.project.tracks) if tracker.best_state else 0
+                n_tracks = len(self._replan_slots(tracker))
                 for k in range(n_tracks):
                     if tracker.exhausted():
                         break
@@ -252,15 +261,36 @@ class MCTS:
             interrupted = True
         return tracker.result(self.name, interrupted=interrupted)
 
-    def _replan_track(self, k: int, tracker: Tracker, evaluations: int, *, label: str) -> None:
-        """Take track ``k`` out of the best project and plan a new track in its place, the other
-        tracks all present (each decision is then made in full context)."""
+    def _replan_slots(self, tracker: Tracker) -> list[tuple[int | None, str | None]]:
+        """What a re-planning round rebuilds: [(track index in the best project or None, instrument)].
+
+        With instruments chosen by the prior, one entry per chosen track, so an instrument whose
+        track the first pass left empty gets planned again too; otherwise every track of the best
+        project."""
+        best = tracker.best_state.project if tracker.best_state else None
+        tracks = best.tracks if best is not None else ()
+        chosen = self.problem.space.instruments
+        if not chosen:
+            return [(k, None) for k in range(len(tracks))]
+        out, used = [], set()
+        for inst in chosen:
+            k = next((i for i, t in enumerate(tracks) if t.instrument == inst and i not in used), None)
+            if k is not None:
+                used.add(k)
+            out.append((k, inst))
+        return out
+
+    def _replan_track(self, j: int, tracker: Tracker, evaluations: int, *, label: str) -> None:
+        """Take the ``j``-th re-planned track (see ``_replan_slots``) out of the best project and
+        plan a new track in its place, the other tracks all present (each decision is then made
+        in full context)."""
         best = tracker.best_state.project
-        context = replace(best, tracks=best.tracks[:k] + best.tracks[k + 1:])
+        k, instrument = self._replan_slots(tracker)[j]
+        context = best if k is None else replace(best, tracks=best.tracks[:k] + best.tracks[k + 1:])
         ev = self.problem.evaluator
         region = (0, self.problem.target.n_segments * F.SR)
         start_eval = ev.evaluate_batch(tracker.best_eval, [(context, region)])[0]
-        state = State(project=context, slots=(Slot(),))
+        state = State(project=context, slots=(Slot(instrument=instrument),))
         self._plan(Node(state, start_eval, None), tracker, evaluations=evaluations, label=label)
 
     def _plan(self, root: Node, tracker: Tracker, *, evaluations: int, label: str) -> None:

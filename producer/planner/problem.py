@@ -14,6 +14,7 @@ import numpy as np
 
 from producer.config import PlannerConfig
 from producer.planner.evaluate import Evaluation, Evaluator
+from producer.planner.prior import NotePrior, build_prior
 from producer.planner.reward import RewardModel
 from producer.planner.state import ActionSpace, Catalogue, State
 from producer.planner.target import Target, analyze
@@ -30,6 +31,7 @@ class Problem:
     catalogue: Catalogue
     space: ActionSpace
     evaluator: Evaluator
+    prior: NotePrior | None = None
 
 
 def build_problem(y: np.ndarray, library, model, config: PlannerConfig, *, renderer: Renderer | None = None,
@@ -44,10 +46,13 @@ def build_problem(y: np.ndarray, library, model, config: PlannerConfig, *, rende
         target = analyze(y, model, window_seconds=config.analysis.window_seconds,
                          hop_seconds=config.analysis.hop_seconds, onsets=onsets)
     catalogue = catalogue or Catalogue(library, renderer, model)
-    space = ActionSpace(target, catalogue, renderer, n_slots=config.search.tracks, effects=config.effects)
+    prior = build_prior(target, catalogue)
+    instruments = prior.choose_instruments(config.search.tracks) or None
+    space = ActionSpace(target, catalogue, renderer, n_slots=config.search.tracks, effects=config.effects,
+                        instruments=instruments)
     evaluator = Evaluator(target, renderer, model,
                           RewardModel(target, config.reward, timbre_floor=catalogue.timbre_floor()))
-    return Problem(target, config, renderer, model, catalogue, space, evaluator)
+    return Problem(target, config, renderer, model, catalogue, space, evaluator, prior)
 
 
 @dataclass

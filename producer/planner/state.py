@@ -113,6 +113,7 @@ class Slot:
     cursor: int = 0  # index into the onset grid
     finished: bool = False
     sounding: bool = False  # the track's last note is still held at the cursor
+    instrument: str | None = None  # chosen before the search (note prior); None: the first insert's
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,9 @@ class Catalogue:
         self.notes = notes
         segs = np.stack(audio)
         self.emb = model.embed(segs).astype(np.float32)
+        from producer.planner.prior import note_templates
+
+        self.templates = note_templates(segs)  # attack spectra for the note prior
         chroma, power, mel = [], [], []
         for seg in segs:
             c, db, m = F.frame_features(seg, 0, 0, self.ATTACK_FRAMES)
@@ -220,8 +224,11 @@ class Catalogue:
 
     def rank(self, target: Target, evaluation, onset_index: int, *, instrument: str | None,
              k: int, timbre_weight: float = 0.5, chroma_weight: float = 0.5, spectrum_weight: float = 1.0,
-             output_mel: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """The ``k`` best notes to insert at onset ``onset_index``: [(note index, gain dB)].
+             output_mel: np.ndarray | None = None, prior=None) -> list[tuple[int, float, bool]]:
+        """The ``k`` best notes to insert at onset ``onset_index``: [(note index, gain dB, prior-backed)].
+
+        With a note prior (``producer.planner.prior``), the notes it backs at this onset come
+        first, by its score and with its gain; the score below orders the rest.
 
         Score = timbre_weight * cos(note embedding, target embedding after the onset)
               + chroma_weight * cos(note chroma, residual chroma at the onset)
@@ -253,6 +260,11 @@ class Catalogue:
             patch = np.zeros((self.ATTACK_FRAMES, F.N_MELS), np.float32)
             patch[:f1 - f0] = np.sqrt(res_mel)
             score = score + spectrum_weight * F.cosine_rows(self.mel, patch.ravel()[None, :])
+        backed = np.zeros(len(score), bool)
+        if prior is not None:
+            backed = prior.backed(onset_index)
+            # Backed notes above every other, in the prior's order.
+            score = np.where(backed, 1e6 + prior.score[onset_index], score)
         if instrument is not None:
             score = np.where(self.instrument == instrument, score, -np.inf)
             order = np.argsort(-score, kind="stable")[:k]
@@ -265,8 +277,11 @@ class Catalogue:
         for i in order:
             if not np.isfinite(score[i]):
                 break
-            gain = 10 * math.log10(res_pow / self.power[i])
-            out.append((int(i), float(np.clip(round(gain), -30.0, 6.0))))
+            if backed[i]:
+                gain = float(prior.gain_db[onset_index, i])
+            else:
+                gain = 10 * math.log10(res_pow / self.power[i])
+            out.append((int(i), float(np.clip(round(gain), -30.0, 6.0)), bool(backed[i])))
         return out
 
     def _round_robin(self, score: np.ndarray, k: int) -> np.ndarray:
@@ -298,11 +313,14 @@ class ActionSpace:
     """Legal actions and their effect on a state, for one target and library."""
 
     def __init__(self, target: Target, catalogue: Catalogue, renderer: Renderer, *, n_slots: int,
-                 effects: EffectsConfig, sample_rate: int = 44100):
+                 effects: EffectsConfig, sample_rate: int = 44100, instruments: list[str] | None = None):
         self.target = target
         self.catalogue = catalogue
         self.renderer = renderer
-        self.n_slots = n_slots
+        # instruments: one per track, chosen before the search; None leaves each track's
+        # instrument to its first insert.
+        self.instruments = list(instruments) if instruments else None
+        self.n_slots = len(self.instruments) if self.instruments else n_slots
         self.effects = effects
         self.sample_rate = sample_rate
         self.onsets = target.onsets
@@ -311,7 +329,8 @@ class ActionSpace:
     def initial(self) -> State:
         project = Project(sample_rate=self.sample_rate, tempo=round(float(self.target.tempo), 2))
         done = len(self.onsets) == 0
-        return State(project=project, slots=tuple(Slot(finished=done) for _ in range(self.n_slots)))
+        insts = self.instruments or [None] * self.n_slots
+        return State(project=project, slots=tuple(Slot(finished=done, instrument=i) for i in insts))
 
     def is_terminal(self, state: State) -> bool:
         if state.acting_slot() is not None:
@@ -321,7 +340,7 @@ class ActionSpace:
 
     def slot_instrument(self, state: State, slot: int) -> str | None:
         track = state.slots[slot].track
-        return None if track is None else state.project.tracks[track].instrument
+        return state.slots[slot].instrument if track is None else state.project.tracks[track].instrument
 
     # --- effect phase ---------------------------------------------------------------------------
     def effect_actions(self, state: State) -> list[Action]:
@@ -402,7 +421,7 @@ class ActionSpace:
         else:
             project = project.replace_track(track_index, project.tracks[track_index].with_clip(clip))
         new_slot = Slot(track=track_index, cursor=nxt, finished=finished_next,
-                        sounding=hold >= until - here - 1e-6)
+                        sounding=hold >= until - here - 1e-6, instrument=slot.instrument)
         region = self._region(project, track_index, here, here + hold)
         return self._set_slot(replace(state, project=project), action.slot, new_slot), region
 

@@ -137,7 +137,9 @@ def _refine(y: np.ndarray, sr: int, a: int, b: int) -> float:
     rise = np.diff(e)
     # The first frame that rises at least half as steeply as the steepest: a note entering under
     # a louder one can rise most steeply a little after its true start.
-    i = int(np.flatnonzero(rise >= 0.5 * rise.max())[0])
+    # (Where the energy only falls, e.g. an onset found in a decay, the least steep fall.)
+    top = float(rise.max())
+    i = int(np.argmax(rise)) if top <= 0 else int(np.flatnonzero(rise >= 0.5 * top)[0])
     return (a + (i + 1) * step + width // 2) / sr
 
 def _first_sound(y: np.ndarray, sr: int) -> float:

@@ -75,7 +75,8 @@ def test_true_notes_score_highest(world):
 
 def test_instruments_chosen_from_the_target(world):
     truth, problem = world
-    assert sorted(problem.space.instruments) == sorted(t.instrument for t in truth.tracks)
+    # The truth's three come first (most mass); a fourth track may go to a look-alike.
+    assert sorted(problem.space.instruments[:3]) == sorted(t.instrument for t in truth.tracks)
     assert [s.instrument for s in problem.space.initial().slots] == problem.space.instruments
 
 

@@ -32,6 +32,8 @@ def add_parser(sub) -> None:
     t.add_argument("--max-minutes", type=float, default=None, help="stop after the epoch that passes this")
     t.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     t.add_argument("--val-fraction", type=float, default=0.1)
+    t.add_argument("--supcon", type=float, default=0.5,
+                   help="weight of the supervised contrastive term on the embeddings (0 = classification only)")
     t.add_argument("--out", required=True, help="weights file to write (.pt); metrics go beside it (.json)")
     t.add_argument("--force", action="store_true", help="replace --out if it exists")
     t.add_argument("--json", action="store_true", help="print the metrics as JSON")
@@ -97,6 +99,8 @@ def run_train(args) -> int:
         raise OutputError(f"--out must name a .pt file, given {out}")
     if out.exists() and not args.force:
         raise OutputError(f"--out {out} exists (use --force to replace it)")
+    if args.supcon < 0:
+        raise InputError(f"--supcon must be at least 0, given {args.supcon}")
     if args.epochs < 1:
         raise InputError(f"--epochs must be at least 1, given {args.epochs}")
     t0 = time.perf_counter()
@@ -109,7 +113,7 @@ def run_train(args) -> int:
     _log(f"{len(train_clips)} training clips, {len(test_clips)} testing excerpts ({source})")
     settings = TrainSettings(arch=args.arch, config=_scaled(args.arch, args.width), epochs=args.epochs,
                              batch_size=args.batch_size, lr=args.lr, seed=args.seed, max_minutes=args.max_minutes,
-                             threads=args.threads, val_fraction=args.val_fraction)
+                             threads=args.threads, val_fraction=args.val_fraction, supcon=args.supcon)
     net, hist = train_on_clips(train_clips, settings, log=_log)
     meta = {"source": source, "n_clips": len(train_clips), "command": "producer " + " ".join(sys.argv[1:]),
             "torch": str(torch.__version__), "threads": torch.get_num_threads(), "machine": platform.machine(),

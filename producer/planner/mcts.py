@@ -94,6 +94,14 @@ def ordered_actions(problem: Problem, state: State, evaluation: Evaluation) -> l
         # Only notes the prior hears start here are inserted (the tree stays small, and a track
         # acting before the others at an onset cannot take the energy that is theirs).
         ranked = [r for r in ranked if r[2]]
+        if slot.sounding and slot.track is not None:
+            # The note that is sounding, struck again: only when the prior hears it as loud as a
+            # new note (within 6 dB). A weaker match is the held note's own movement (vibrato,
+            # a sustain loop), not a second note.
+            last = state.project.tracks[slot.track].clips[-1]
+            notes = problem.catalogue.notes
+            ranked = [r for r in ranked if not ((notes[r[0]].sample, notes[r[0]].pitch) == (last.sample, last.pitch)
+                                                and r[1] < last.gain_db - 6.0)]
     inserts: list[Action] = []
     for note_i, gain, _ in ranked:
         note = problem.catalogue.notes[note_i]

@@ -63,6 +63,7 @@ class NotePrior:
     score: np.ndarray
     gain_db: np.ndarray
     instrument: np.ndarray  # [shape=(notes,)] instrument of each catalogue note
+    floor_score: float | None = None  # see ``floor``; None: from this prior's scores
 
     def backed(self, onset: int, share: float = 0.1) -> np.ndarray:
         """Bool [shape=(notes,)]: notes the prior says may start at this onset (score at least
@@ -70,7 +71,25 @@ class NotePrior:
         louder notes, not notes: on the benchmark targets every true note scored >= 0.11."""
         row = self.score[onset]
         top = row.max() if row.size else 0.0
-        return row > max(1e-9, share * top)
+        return row > max(1e-9, share * top, self.floor)
+
+    @property
+    def floor(self) -> float:
+        """Score below which nothing is a note anywhere: a tenth (-20 dB) of the loudest note's.
+        What a held note's vibrato or sustain loop leaves in the spectral change fits as
+        quiet notes (gains near -30 dB where true notes sat at -3 to -19 dB, measured)."""
+        if self.floor_score is not None:
+            return self.floor_score
+        return 0.1 * float(self.score.max()) if self.score.size else 0.0
+
+    def onsets_with_notes(self) -> np.ndarray:
+        """Bool [shape=(onsets,)]: onsets where the prior hears at least one note start."""
+        return np.array([self.backed(t).any() for t in range(len(self.score))], bool)
+
+    def keep_onsets(self, keep: np.ndarray) -> "NotePrior":
+        """The prior of the onsets where ``keep`` is true (the floor stays that of all onsets)."""
+        return NotePrior(score=self.score[keep], gain_db=self.gain_db[keep], instrument=self.instrument,
+                         floor_score=self.floor)
 
     def backed_after(self, onset: int, instrument: str) -> bool:
         """Whether the prior hears a note of ``instrument`` start at any onset after ``onset``."""
@@ -80,22 +99,21 @@ class NotePrior:
     def choose_instruments(self, n_tracks: int, *, min_share: float = 0.03) -> list[str]:
         """Instruments for up to ``n_tracks`` monophonic tracks, most needed first.
 
-        An instrument's mass is the change it explains over all onsets; its k-th track is worth
-        its mass times the share of onsets where it starts at least k notes at once. Tracks worth
-        less than ``min_share`` of the total mass are not made."""
-        if self.score.size == 0:
+        An instrument's mass is the change its backed notes explain over all onsets; its k-th track
+        is worth its mass times the share of its onsets where it starts at least k notes at once
+        (the first: its whole mass). Tracks worth less than ``min_share`` of the total are not made."""
+        if self.score.size == 0 or not self.score.any():
             return []
-        total = float(self.score.sum())
-        if total <= 0:
-            return []
+        backed = np.stack([self.backed(t) for t in range(len(self.score))])
+        total = float(self.score[backed].sum())
         options = []
         for inst in dict.fromkeys(self.instrument.tolist()):
             cols = self.instrument == inst
-            mass = float(self.score[:, cols].sum())
+            mass = float(self.score[:, cols][backed[:, cols]].sum())
             # Notes at once: counted among the clearly present (a quarter of the onset's best).
             counts = np.array([int(self.backed(t, 0.25)[cols].sum()) for t in range(len(self.score))])
             for k in range(1, max(1, int(counts.max())) + 1):
-                options.append((mass * float(np.mean(counts >= k)), k, inst))
+                options.append((mass * float(np.sum(counts >= k)) / max(1, int(np.sum(counts >= 1))), k, inst))
         options.sort(key=lambda o: (-o[0], o[1], o[2]))
         chosen = [inst for value, _, inst in options if value >= min_share * total][:n_tracks]
         # Keep copies of one instrument together, in order of first choice.

@@ -51,6 +51,12 @@ class Target:
     onset_emb: np.ndarray
     peak_db: float  # loudest frame (dB); silence thresholds are relative to it
 
+    def keep_onsets(self, keep: np.ndarray) -> "Target":
+        """The same target with only the onsets where ``keep`` [shape=(k,)] is true."""
+        from dataclasses import replace
+
+        return replace(self, onsets=self.onsets[keep], onset_emb=self.onset_emb[keep])
+
     @property
     def n_segments(self) -> int:
         return self.seg_emb.shape[0]
@@ -89,20 +95,21 @@ def to_planner_rate(y: np.ndarray, sr: int) -> np.ndarray:
     return resample(to_mono(y), sr, F.SR) if sr != F.SR else to_mono(y)
 
 
-def detect_onsets(y: np.ndarray, sr: int = F.SR) -> tuple[np.ndarray, float]:
+def detect_onsets(y: np.ndarray, sr: int = F.SR, *, delta: float = 0.04) -> tuple[np.ndarray, float]:
     """Onset times (s) and tempo (BPM) of mono ``y``.
 
     Spectral-flux peaks (hop 256, 11.6 ms; a low threshold, since soft attacks under louder notes
     are easy to miss and a spare cursor position costs only a hold), each refined to the steepest
     rise (the first at least half the steepest) of the 3 ms log-energy envelope between the flux minimum before the peak and the peak:
     peak picking alone lands 10-30 ms late, backtracking alone up to 40 ms early. An onset at the
-    very start is added when the sound begins before the first detected onset.
+    very start is added when the sound begins before the first detected onset. ``delta`` is the
+    peak picker's threshold (librosa's, on the normalised flux).
     """
     import librosa
 
     hop = 256
     env = librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop)
-    peaks = librosa.onset.onset_detect(onset_envelope=env, sr=sr, hop_length=hop, delta=0.04, units="frames")
+    peaks = librosa.onset.onset_detect(onset_envelope=env, sr=sr, hop_length=hop, delta=delta, units="frames")
     early = librosa.onset.onset_backtrack(peaks, env) if len(peaks) else peaks
     onsets = np.array(sorted({round(_refine(y, sr, a * hop, p * hop + hop), 4) for a, p in zip(early, peaks)}))
     start = _first_sound(y, sr)
@@ -149,12 +156,13 @@ def _first_sound(y: np.ndarray, sr: int) -> float:
 
 
 def analyze(y: np.ndarray, model, *, window_seconds: float = 3.0, hop_seconds: float = 1.0,
-            onsets: np.ndarray | None = None) -> Target:
+            onsets: np.ndarray | None = None, tempo: float = 120.0) -> Target:
     """Analyse mono float32 audio at 22,050 Hz [shape=(n,)] for the planner.
 
     ``model`` is a timbre model (``producer.timbre.load_model``). Windows start every
     ``hop_seconds`` while a whole window fits; audio after the last window's end (under one
-    hop) is scored only through the length term of the reward.
+    hop) is scored only through the length term of the reward. ``onsets`` (and their ``tempo``)
+    replace the detected ones when given.
     """
     sr = F.SR
     y = np.ascontiguousarray(y, dtype=np.float32)
@@ -172,8 +180,6 @@ def analyze(y: np.ndarray, model, *, window_seconds: float = 3.0, hop_seconds: f
     frame_chroma, frame_db, frame_mel = F.frame_features(y, 0, 0, n_fr, sr=sr)
     if onsets is None:
         onsets, tempo = detect_onsets(y, sr)
-    else:
-        tempo = 120.0
     onsets = onsets[onsets < duration - 0.05]
     starts = (onsets * sr).astype(int)
     after = np.zeros((len(onsets), sr), np.float32)

@@ -32,6 +32,11 @@ class TrainSettings:
     max_minutes: float | None = None
     threads: int | None = None
     clip_seconds: float = 3.0
+    # Weight of the supervised contrastive term on the L2-normalised penultimate activations
+    # (0 = classification loss only). The planner uses those activations for similarity, so
+    # this shapes them for retrieval directly rather than only as a by-product of the classifier.
+    supcon: float = 0.5
+    supcon_temperature: float = 0.1
 
 
 def labels_matrix(clips: list[Clip]) -> np.ndarray:
@@ -93,6 +98,30 @@ def _clip_probs(net, X, *, batch: int = 128) -> np.ndarray:
     return np.concatenate(outs) if outs else np.zeros((0, len(CLASSES)), np.float32)
 
 
+def supcon_loss(h, y, temperature: float = 0.1):
+    """Supervised contrastive loss (Khosla et al. 2020, 'SupCon out') of one batch.
+
+    h [shape=(b, D)] embeddings (normalised here), y [shape=(b, C)] one-hot or multi-hot targets;
+    items sharing their first label are positives. Items with no positive in the batch are skipped.
+    """
+    import torch
+
+    z = torch.nn.functional.normalize(h, dim=1)
+    sim = z @ z.T / temperature
+    b = len(z)
+    eye = torch.eye(b, dtype=torch.bool)
+    cls = y.argmax(1)
+    pos = (cls[:, None] == cls[None, :]) & ~eye
+    sim = sim.masked_fill(eye, -1e9)
+    log_prob = sim - torch.logsumexp(sim, dim=1, keepdim=True)
+    n_pos = pos.sum(1)
+    keep = n_pos > 0
+    if not bool(keep.any()):
+        return h.sum() * 0.0
+    per_item = -(log_prob * pos).sum(1)[keep] / n_pos[keep]
+    return per_item.mean()
+
+
 def train_net(X: np.ndarray, Y: np.ndarray, settings: TrainSettings, *, log=print):
     """Train on features X [shape=(n, 128, frames >= 44)] and targets Y [shape=(n, 11)].
 
@@ -135,7 +164,13 @@ def train_net(X: np.ndarray, Y: np.ndarray, settings: TrainSettings, *, log=prin
                 f0 = int(rng.integers(0, 128 - w))
                 xb[j, f0:f0 + w] = -100.0
             xt = torch.from_numpy(xb[:, None]).contiguous(memory_format=torch.channels_last)
-            loss = loss_fn(net(xt), torch.from_numpy(Y[idx]))
+            yt = torch.from_numpy(Y[idx])
+            if settings.supcon > 0:
+                h = net.penultimate(xt)
+                loss = loss_fn(net.out(net.dropout(h)), yt) + settings.supcon * supcon_loss(
+                    h, yt, settings.supcon_temperature)
+            else:
+                loss = loss_fn(net(xt), yt)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

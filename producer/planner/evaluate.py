@@ -12,7 +12,9 @@ segments go through the timbre model in one batch.
 """
 from __future__ import annotations
 
+import hashlib
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +25,8 @@ from producer.planner.reward import RewardModel
 from producer.planner.target import Target
 from producer.project import Project
 from producer.render.engine import Renderer, pan_gains
+
+EMB_CACHE_SIZE = 20000  # segments (a 256-d embedding each: about 20 MB)
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,11 @@ class Evaluator:
         self.evaluations = 0
         self.seconds = {"mix": 0.0, "embed": 0.0, "frames": 0.0, "score": 0.0}
         self._silent_emb = None
+        # Segment audio digest -> embedding. The search reaches the same mix of a segment by many
+        # paths (re-planning rounds rebuild much of what the first pass built); the CNN is the
+        # dearest step of an evaluation, a digest of the segment costs about 1/50 of it.
+        self._emb_cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self.emb_cache_hits = 0
 
     # --- mixing ---------------------------------------------------------------------------------
     def mix_region(self, project: Project, a: int, b: int) -> np.ndarray:
@@ -101,6 +110,28 @@ class Evaluator:
         return Evaluation(seg_emb, seg_db, chroma, db, csim, esim, ssim, ws, 0.0, self.reward.total(ws, 0.0),
                           self.reward.search_value(ws, 0.0))
 
+    def _embed(self, rows: np.ndarray) -> np.ndarray:
+        """Embeddings of 1 s segments [shape=(k, sr)], through the digest cache."""
+        keys = [hashlib.blake2b(r.tobytes(), digest_size=16).digest() for r in rows]
+        out = np.empty((len(rows), self.target.seg_emb.shape[1]), np.float32)
+        todo = []
+        for i, key in enumerate(keys):
+            hit = self._emb_cache.get(key)
+            if hit is None:
+                todo.append(i)
+            else:
+                self._emb_cache.move_to_end(key)
+                out[i] = hit
+        self.emb_cache_hits += len(rows) - len(todo)
+        if todo:
+            fresh = self.model.embed(rows[todo])
+            for i, e in zip(todo, fresh):
+                out[i] = e
+                self._emb_cache[keys[i]] = e
+            while len(self._emb_cache) > EMB_CACHE_SIZE:
+                self._emb_cache.popitem(last=False)
+        return out
+
     def full(self, project: Project) -> Evaluation:
         """Score a project from scratch (no parent); equals the incremental result."""
         t = self.target
@@ -141,7 +172,7 @@ class Evaluator:
             # Silent segments are not embedded: the reward ignores their embedding.
             loud = db_all >= self.reward.threshold_db
             if loud.any():
-                emb_all[loud] = self.model.embed(rows[loud])
+                emb_all[loud] = self._embed(rows[loud])
         t2 = time.perf_counter()
         self.seconds["embed"] += t2 - t1
         out = []

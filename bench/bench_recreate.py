@@ -119,7 +119,13 @@ def _candidate_batches(problem, state, evaluation, rng, n_batches: int, batch: i
     for _ in range(n_batches):
         st = dataclasses.replace(state, slots=tuple(dataclasses.replace(s, cursor=int(rng.integers(len(onsets))),
                                                                         finished=False) for s in state.slots))
-        acts = [a for a in ordered_actions(problem, st, evaluation) if isinstance(a, Insert)][:batch]
+        # The ranking's first ``batch`` notes for the acting slot, whether the note prior backs them
+        # or not: this measures the cost of scoring a candidate, not which candidates the search takes.
+        slot_i = st.acting_slot()
+        ranked = problem.catalogue.rank(problem.target, evaluation, st.slots[slot_i].cursor,
+                                        instrument=space.slot_instrument(st, slot_i), k=batch)
+        notes = problem.catalogue.notes
+        acts = [Insert(slot_i, notes[i].sample, notes[i].pitch, gain) for i, gain, _ in ranked]
         jobs.append([space.apply(st, a) for a in acts])
     return jobs
 

@@ -148,6 +148,11 @@ class MCTS:
     def _width(self, node: Node, is_root: bool) -> float:
         if is_root:
             return math.inf
+        if node.untried is not None and len(node.children) + len(node.untried) <= self.cfg.batch:
+            # A short list (the note prior keeps most to a few inserts, hold and rest) is scored in
+            # one batch: widening exists to keep long candidate lists narrow, and one batch of k
+            # costs far less than k batches of one.
+            return math.inf
         return math.ceil(self.cfg.widening_c * (node.visits + 1) ** self.cfg.widening_alpha)
 
     def _expand(self, node: Node, tracker: Tracker, limit: int) -> list[Node]:
@@ -186,6 +191,8 @@ class MCTS:
             if space.is_terminal(node.state):
                 leaf_value = node.reward
                 break
+            if node.untried is None:
+                node.untried = ordered_actions(self.problem, node.state, node.evaluation)
             can_widen = node.untried is None or (node.untried and len(node.children) < self._width(node, node is root))
             if can_widen or not node.children:
                 if node.untried is not None and not node.untried and not node.children:

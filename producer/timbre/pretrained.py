@@ -22,7 +22,7 @@ EMBEDDINGS_DIR = Path(os.environ.get("PRODUCER_EMBEDDINGS_DIR", Path(__file__).r
 # name -> (file name in EMBEDDINGS_DIR, sha256). "default" is the model the planner uses;
 # MODEL_CARD.md explains why it is the one it is.
 REGISTRY: dict[str, tuple[str, str]] = {
-    "fast": ("timbre-fast.pt", "cf4580daa20ad88a8e3afd10423ff211ec68493461cf5bf3d443e3c4702f6717"),
+    "fast": ("timbre-fast.pt", "543d47a093ab2e83fd2af6dbb7bb62dd78189e9cd88b26f4b138454db6b3fcec"),
     "han": ("timbre-han.pt", "0dee6d6f0582d669ebb3e6ca1a3f9956723b3f306946d96f0b6e2ae2f1effbdd"),
     "tiny": ("timbre-tiny.pt", "e9783df55151d7dc1f42ce8f763a72e15d3609aacdcbe5b5b0633323aa0b3f24"),
 }

@@ -34,6 +34,14 @@ def _chroma_basis(sr: int) -> np.ndarray:
 N_MELS = 64
 
 
+def _rfft(frames: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Real FFT in single precision: scipy's keeps float32 frames in float32, about 7x faster
+    than numpy's (which computes in float64) for the planner's frame batches (measured)."""
+    import scipy.fft
+
+    return scipy.fft.rfft(frames, axis=axis)
+
+
 @functools.lru_cache(maxsize=4)
 def _mel_basis(sr: int) -> np.ndarray:
     import librosa
@@ -100,7 +108,7 @@ def frame_features(y: np.ndarray, offset: int, f0: int, f1: int, *, sr: int = SR
     if f1 - f0 <= 0:
         return np.zeros((0, N_CHROMA), np.float32), np.zeros(0, np.float32), np.zeros((0, N_MELS), np.float32)
     frames = _windowed_frames(y, offset, f0, f1)
-    spec = np.fft.rfft(frames, axis=1)
+    spec = _rfft(frames, axis=1)
     power = (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
     chroma, mel = _project_bands(power, sr)
     mean_power = np.mean(frames ** 2, axis=1) / _WIN_POWER
@@ -123,7 +131,7 @@ def frame_magnitude(y: np.ndarray, offset: int, f0: int, f1: int) -> np.ndarray:
     """Magnitude spectra of frames f0..f1-1 [shape=(f1 - f0, N_FFT // 2 + 1)] (grid as above)."""
     if f1 - f0 <= 0:
         return np.zeros((0, N_FFT // 2 + 1), np.float32)
-    return np.abs(np.fft.rfft(_windowed_frames(y, offset, f0, f1), axis=1)).astype(np.float32)
+    return np.abs(_rfft(_windowed_frames(y, offset, f0, f1), axis=1)).astype(np.float32)
 
 
 def segment_db(segments: np.ndarray) -> np.ndarray:

@@ -143,6 +143,7 @@ class MCTS:
         self.problem = problem
         self.cfg = problem.config.search
         self.rng = np.random.default_rng(seed)
+        self._notes_only = False  # True while _plan runs (see _iterate)
 
     # --- tree operations ----------------------------------------------------------------------
     def _width(self, node: Node, is_root: bool) -> float:
@@ -188,7 +189,9 @@ class MCTS:
         new: list[Node] = []
         space = self.problem.space
         while True:
-            if space.is_terminal(node.state):
+            if space.is_terminal(node.state) or (self._notes_only and node.state.acting_slot() is None):
+                # (While notes are planned, a state whose tracks are all finished is a leaf: its
+                # effect chains are searched once, on the best project, in the effect phase.)
                 leaf_value = node.reward
                 break
             if node.untried is None:
@@ -270,6 +273,7 @@ class MCTS:
                 best = tracker.best_state
                 done = State(project=best.project, slots=tuple(Slot(finished=True) for _ in best.project.tracks))
                 root = Node(done, tracker.best_eval, None)
+                self._notes_only = False
                 self._search(root, tracker, max(1, min(effects_budget, tracker.evals_left())),
                              max(0.0, tracker.seconds_left()))
         except KeyboardInterrupt:
@@ -316,6 +320,7 @@ class MCTS:
         cuts by time."""
         problem = self.problem
         start_evals = tracker.evaluations
+        self._notes_only = True
         while root.state.acting_slot() is not None:
             evals_left = evaluations - (tracker.evaluations - start_evals)
             if evals_left <= 0 or tracker.exhausted():

@@ -189,7 +189,7 @@ def wall(args, lib, model) -> None:
     dt = time.perf_counter() - t0
     f = note_f1(truth, res.project)
     print(f"wall time {dt:.1f} s (target <= 180 s), {res.evaluations} evaluations, reward {res.reward:.4f}, "
-          f"note F1 {f['f1']:.3f}, interrupted by the time cap: {res.evaluations < cfg.budget.evaluations}")
+          f"note F1 {f['f1']:.3f}, stopped by the time cap: {res.seconds >= cfg.budget.seconds}")
 
 
 def main() -> None:

@@ -1,6 +1,11 @@
 """Monte Carlo tree search over projects under construction.
 
 The budget is spent in three phases; the result is the best project (by reward) seen anywhere.
+Before them, the note prior (``producer.planner.prior``) has chosen each track's instrument;
+a track is offered only the notes the prior hears start at its cursor (best first), may strike
+its sounding note again only when the prior hears it as loud as a new note, and may finish only
+once the prior hears no more of its instrument. Without a prior (it heard nothing), a track's
+instrument is that of its first insert and every ranked note is offered.
 
 1. First pass (``search.first_pass`` of the note budget): all tracks are written together, left
    to right (``search.sequential``: one track at a time, each against the ones before).
@@ -29,9 +34,11 @@ One iteration:
    children; children are added in the order of the candidate ranking (``Catalogue.rank``, with hold
    second and rest and finish later), so the best-looking inserts are tried first and the tree
    stays narrow where visits are few. The root widens freely while the decision's share lasts,
-   so every decision sees at least what a greedy matcher would.
+   so every decision sees at least what a greedy matcher would; so does a node whose whole list
+   fits in one batch.
 3. Expansion and evaluation: ``search.batch`` untried actions are applied and their children
    scored in one batch (incremental evaluation).
+   While notes are planned, a state whose tracks are all finished is a leaf.
 4. Backup: the best new value is propagated up; every ancestor keeps the maximum (a max-backup:
    what matters in a single-player search is the best project reachable, not the average).
 

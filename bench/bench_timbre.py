@@ -1,4 +1,5 @@
-"""Throughput of the timbre models on 3 s windows (the planner's unit), measured side by side.
+"""Throughput of the timbre models, measured side by side: 3 s windows (the reward window) and
+1 s windows (the CNN's input, and what the planner embeds: one per 1 s segment).
 
     .venv/bin/python bench/bench_timbre.py [--threads 2] [--batch 64] [--seconds 5] [MODEL ...]
 
@@ -39,8 +40,10 @@ def main() -> None:
     for name in args.models:
         model = load_model(name)
         rate = throughput(model, batch=args.batch, seconds=3.0, min_time=args.seconds)
+        rate1 = throughput(model, batch=args.batch, seconds=1.0, min_time=args.seconds)
         params = sum(p.numel() for p in model.net.parameters())
-        print(f"{name:>14}: {rate:8.0f} windows/s  ({model.arch}, D={model.embedding_dim}, {params / 1e6:.2f} M parameters)")
+        print(f"{name:>14}: {rate:8.0f} windows/s of 3 s, {rate1:8.0f} of 1 s  "
+              f"({model.arch}, D={model.embedding_dim}, {params / 1e6:.2f} M parameters)")
 
 
 if __name__ == "__main__":

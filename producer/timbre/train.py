@@ -147,7 +147,7 @@ def train_net(X: np.ndarray, Y: np.ndarray, settings: TrainSettings, *, log=prin
     loss_fn = torch.nn.BCEWithLogitsLoss()
     frames = X.shape[-1]
     hist = {"epoch": [], "loss": [], "val_acc": [], "seconds": []}
-    best = (-1.0, None, -1)
+    best = (-math.inf, None, -1)
     t0 = time.perf_counter()
     for epoch in range(settings.epochs):
         net.train()

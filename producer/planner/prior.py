@@ -13,14 +13,16 @@ A note's weight ``a`` is the amplitude it would need (its gain is ``20 log10 a``
 different partials add, so a chord or a drum hit under a bass note splits into its notes; a
 note a semitone away or an octave away explains a different set of partials and scores low.
 
-Measured on the benchmark's self-recreation targets (4 targets, 55 onsets, 91 notes; library
-of 552 notes; true onsets): the true notes are the top-scored ones at 92 % of the notes, and
-among the top (notes + 2) at 96 %; about 20 ms per onset.
+Measured with a first version of this code on the benchmark's self-recreation targets (4
+targets, 55 onsets, 91 notes; library of 552 notes; true onsets): the true notes were the
+top-scored ones for 92 % of the notes, and among the top (notes + 2) for 96 %; about 20 ms
+per onset.
 
-The planner uses the prior twice (``producer.planner.state``): to rank insert candidates
-(prior-backed notes first, by score, with the prior's gain) and to choose the tracks'
-instruments before the search (``choose_instruments``), so a track is never spent on the
-instrument that happened to sound first.
+The planner uses the prior (``producer.planner.problem``, ``.mcts``, ``.state``) to keep the
+onset candidates where a note starts, to choose the tracks' instruments before the search
+(``choose_instruments``: a track is never spent on the instrument that happened to sound
+first), to offer each track only the notes the prior hears at its cursor (best first, at the
+prior's gain), and to let a track finish only once the prior hears no more of its notes.
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ BEFORE = (-3, -1)  # frames just before the onset: what was already sounding
 MIN_GAIN_DB, MAX_GAIN_DB = -30.0, 6.0
 
 
-def attack_features(y: np.ndarray, offset: int, onset_frame: int) -> np.ndarray:
+def attack_features(y: np.ndarray, offset: int, onset_frame: int) -> tuple[np.ndarray, np.ndarray]:
     """(after [shape=(2 * 1025,)], before [shape=(2 * 1025,)]) block-mean magnitudes at a frame.
 
     y holds the timeline from absolute sample ``offset`` (zeros elsewhere), as for

@@ -18,11 +18,11 @@ from producer.planner.prior import NotePrior, build_prior
 from producer.planner.reward import RewardModel
 from producer.planner.state import ActionSpace, Catalogue, State
 from producer.planner.target import Target, analyze, detect_onsets
+from producer.project import Project
+from producer.render.engine import Renderer
 
 # Onset candidates' peak-picking threshold (see ``detect_onsets``); the prior filters them.
 CANDIDATE_DELTA = 0.01
-from producer.project import Project
-from producer.render.engine import Renderer
 
 
 @dataclass

@@ -2,8 +2,9 @@
 
 Recipe (after Han et al. 2017, adapted to a 2-core CPU budget): log-mel of each whole clip is
 computed once; each step takes a random 1 s (44-frame) crop per clip, with a frequency mask half
-of the time; sigmoid outputs with binary cross-entropy on the (one-hot) labels; Adam with a cosine
-learning-rate decay; the epoch with the best validation accuracy (3 sub-windows averaged, as at
+of the time; sigmoid outputs with binary cross-entropy on the (one-hot) labels, plus a supervised
+contrastive term on the normalised penultimate activations (``supcon``; the planner compares
+sounds by those); AdamW with a cosine learning-rate decay; the epoch with the best validation accuracy (3 sub-windows averaged, as at
 inference) is kept.
 """
 from __future__ import annotations

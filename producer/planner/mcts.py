@@ -92,15 +92,18 @@ def ordered_actions(problem: Problem, state: State, evaluation: Evaluation) -> l
         return space.effect_actions(state)
     slot = state.slots[slot_i]
     cfg = problem.config.search
-    ranked = problem.catalogue.rank(problem.target, evaluation, slot.cursor,
-                                    instrument=space.slot_instrument(state, slot_i), k=cfg.candidates,
-                                    timbre_weight=cfg.rank_timbre, chroma_weight=cfg.rank_chroma,
-                                    spectrum_weight=cfg.rank_spectrum,
-                                    output_mel=output_mel(problem, state, slot.cursor), prior=problem.prior)
+    # With a prior, only notes it hears start here are inserted (the tree stays small, and a track
+    # acting before the others at an onset cannot take the energy that is theirs).
+    instrument = space.slot_instrument(state, slot_i)
     if problem.prior is not None:
-        # Only notes the prior hears start here are inserted (the tree stays small, and a track
-        # acting before the others at an onset cannot take the energy that is theirs).
-        ranked = [r for r in ranked if r[2]]
+        ranked = problem.catalogue.rank(problem.target, evaluation, slot.cursor, instrument=instrument,
+                                        k=cfg.candidates, prior=problem.prior)
+    else:
+        ranked = problem.catalogue.rank(problem.target, evaluation, slot.cursor, instrument=instrument,
+                                        k=cfg.candidates, timbre_weight=cfg.rank_timbre,
+                                        chroma_weight=cfg.rank_chroma, spectrum_weight=cfg.rank_spectrum,
+                                        output_mel=output_mel(problem, state, slot.cursor))
+    if problem.prior is not None:
         if slot.sounding and slot.track is not None:
             # The note that is sounding, struck again: only when the prior hears it as loud as a
             # new note (within 6 dB). A weaker match is the held note's own movement (vibrato,
@@ -120,7 +123,6 @@ def ordered_actions(problem: Problem, state: State, evaluation: Evaluation) -> l
     if slot.sounding:
         acts.append(Rest(slot_i))
     acts += inserts[3:]
-    instrument = space.slot_instrument(state, slot_i)
     if problem.prior is None or instrument is None or not problem.prior.backed_after(slot.cursor, instrument):
         # With a prior, a track finishes only once the prior hears no more of its notes: an early
         # finish shortens the tree below it, which a max-backup search mistakes for a better branch.

@@ -26,6 +26,7 @@ prior's gain), and to let a track finish only once the prior hears no more of it
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,9 +85,24 @@ class NotePrior:
             return self.floor_score
         return 0.1 * float(self.score.max()) if self.score.size else 0.0
 
+    @functools.cached_property
+    def backed_all(self) -> np.ndarray:
+        """Bool [shape=(onsets, notes)]: ``backed`` at every onset (the search asks often)."""
+        rows = [self.backed(t) for t in range(len(self.score))]
+        return np.stack(rows) if rows else np.zeros(self.score.shape, bool)
+
+    @functools.cached_property
+    def _last_onset(self) -> dict[str, int]:
+        """Instrument -> the last onset where the prior hears one of its notes (-1: none)."""
+        out = {}
+        for inst in dict.fromkeys(self.instrument.tolist()):
+            hits = np.flatnonzero(self.backed_all[:, self.instrument == inst].any(axis=1))
+            out[inst] = int(hits[-1]) if len(hits) else -1
+        return out
+
     def onsets_with_notes(self) -> np.ndarray:
         """Bool [shape=(onsets,)]: onsets where the prior hears at least one note start."""
-        return np.array([self.backed(t).any() for t in range(len(self.score))], bool)
+        return self.backed_all.any(axis=1)
 
     def keep_onsets(self, keep: np.ndarray) -> "NotePrior":
         """The prior of the onsets where ``keep`` is true (the floor stays that of all onsets)."""
@@ -95,8 +111,7 @@ class NotePrior:
 
     def backed_after(self, onset: int, instrument: str) -> bool:
         """Whether the prior hears a note of ``instrument`` start at any onset after ``onset``."""
-        cols = self.instrument == instrument
-        return any(self.backed(t)[cols].any() for t in range(onset + 1, len(self.score)))
+        return self._last_onset.get(instrument, -1) > onset
 
     def choose_instruments(self, n_tracks: int, *, min_share: float = 0.03) -> list[str]:
         """Instruments for up to ``n_tracks`` monophonic tracks, most needed first.
@@ -106,7 +121,7 @@ class NotePrior:
         (the first: its whole mass). Tracks worth less than ``min_share`` of the total are not made."""
         if self.score.size == 0 or not self.score.any():
             return []
-        backed = np.stack([self.backed(t) for t in range(len(self.score))])
+        backed = self.backed_all
         total = float(self.score[backed].sum())
         options = []
         for inst in dict.fromkeys(self.instrument.tolist()):

@@ -61,6 +61,8 @@ def build_problem(y: np.ndarray, library, model, config: PlannerConfig, *, rende
         if keep.any():
             target, prior = target.keep_onsets(keep), prior.keep_onsets(keep)
     instruments = prior.choose_instruments(config.search.tracks) or None
+    if instruments is None:
+        prior = None  # it hears no note: tracks take the instrument of their first insert
     space = ActionSpace(target, catalogue, renderer, n_slots=config.search.tracks, effects=config.effects,
                         instruments=instruments)
     evaluator = Evaluator(target, renderer, model,

@@ -227,8 +227,8 @@ class Catalogue:
              output_mel: np.ndarray | None = None, prior=None) -> list[tuple[int, float, bool]]:
         """The ``k`` best notes to insert at onset ``onset_index``: [(note index, gain dB, prior-backed)].
 
-        With a note prior (``producer.planner.prior``), the notes it backs at this onset come
-        first, by its score and with its gain; the score below orders the rest.
+        With a note prior (``producer.planner.prior``), only the notes it backs at this onset,
+        by its score and with its gain (the score below is not needed then).
 
         Score = timbre_weight * cos(note embedding, target embedding after the onset)
               + chroma_weight * cos(note chroma, residual chroma at the onset)
@@ -239,6 +239,8 @@ class Catalogue:
         (it tells octaves, tone colours and attack shapes apart). The gain makes the note's power
         match the residual power (1 dB steps, -30..+6 dB).
         """
+        if prior is not None:
+            return self._rank_backed(prior, onset_index, instrument, k)
         t0 = target.onsets[onset_index]
         f0 = int(round(t0 * F.SR / F.HOP))
         f1 = min(target.n_frames, f0 + self.ATTACK_FRAMES)
@@ -260,11 +262,6 @@ class Catalogue:
             patch = np.zeros((self.ATTACK_FRAMES, F.N_MELS), np.float32)
             patch[:f1 - f0] = np.sqrt(res_mel)
             score = score + spectrum_weight * F.cosine_rows(self.mel, patch.ravel()[None, :])
-        backed = np.zeros(len(score), bool)
-        if prior is not None:
-            backed = prior.backed(onset_index)
-            # Backed notes above every other, in the prior's order.
-            score = np.where(backed, 1e6 + prior.score[onset_index], score)
         if instrument is not None:
             score = np.where(self.instrument == instrument, score, -np.inf)
             order = np.argsort(-score, kind="stable")[:k]
@@ -277,12 +274,18 @@ class Catalogue:
         for i in order:
             if not np.isfinite(score[i]):
                 break
-            if backed[i]:
-                gain = float(prior.gain_db[onset_index, i])
-            else:
-                gain = 10 * math.log10(res_pow / self.power[i])
-            out.append((int(i), float(np.clip(round(gain), -30.0, 6.0)), bool(backed[i])))
+            gain = 10 * math.log10(res_pow / self.power[i])
+            out.append((int(i), float(np.clip(round(gain), -30.0, 6.0)), False))
         return out
+
+    def _rank_backed(self, prior, onset_index: int, instrument: str | None, k: int) -> list[tuple[int, float, bool]]:
+        """``rank`` with a note prior: the notes it backs here (of ``instrument``), best first."""
+        ok = prior.backed_all[onset_index]
+        if instrument is not None:
+            ok = ok & (self.instrument == instrument)
+        idx = np.flatnonzero(ok)
+        order = idx[np.argsort(-prior.score[onset_index, idx], kind="stable")][:k]
+        return [(int(i), float(prior.gain_db[onset_index, i]), True) for i in order]
 
     def _round_robin(self, score: np.ndarray, k: int) -> np.ndarray:
         by_inst: dict[str, list[int]] = {}

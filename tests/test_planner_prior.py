@@ -87,3 +87,24 @@ def test_silence_backs_nothing(world):
     prior = build_prior(quiet, problem.catalogue)
     assert not prior.score.any() and prior.choose_instruments(4) == []
     assert not any(prior.backed(k).any() for k in range(len(target.onsets)))
+
+
+def test_detected_onsets_are_kept_where_notes_start(world):
+    truth, problem = world
+    from producer.planner.problem import CANDIDATE_DELTA, build_problem
+    from producer.planner.target import detect_onsets
+
+    cfg = problem.config
+    lib = problem.renderer.library
+    detected = build_problem(problem.target.y, lib, problem.model, cfg, renderer=problem.renderer,
+                             catalogue=problem.catalogue)
+    candidates, _ = detect_onsets(problem.target.y, delta=CANDIDATE_DELTA)
+    kept = detected.target.onsets
+    assert set(np.round(kept, 4)) <= set(np.round(candidates, 4)) and len(kept) <= len(candidates)
+    assert detected.prior.onsets_with_notes().all()
+    assert len(detected.target.onset_emb) == len(kept) == len(detected.prior.score)
+    # The true note starts stay on the grid (within 50 ms), all but a quiet one: a hi-hat at -6 dB
+    # right after another scores under the prior's floor (a tenth of the loudest note's change).
+    starts = sorted({c.start for t in truth.tracks for c in t.clips})
+    on_grid = [np.min(np.abs(kept - s)) <= 0.05 for s in starts]
+    assert len(starts) == 8 and sum(on_grid) >= 7

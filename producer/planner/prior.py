@@ -80,7 +80,8 @@ class NotePrior:
     def floor(self) -> float:
         """Score below which nothing is a note anywhere: a tenth (-20 dB) of the loudest note's.
         What a held note's vibrato or sustain loop leaves in the spectral change fits as
-        quiet notes (gains near -30 dB where true notes sat at -3 to -19 dB, measured)."""
+        quiet notes (gains near -30 dB where true notes sat at -3 to -19 dB, measured). The
+        cost: a true note that quiet is dropped too (a soft hi-hat beside a loud melody)."""
         if self.floor_score is not None:
             return self.floor_score
         return 0.1 * float(self.score.max()) if self.score.size else 0.0

@@ -23,7 +23,7 @@ EMBEDDINGS_DIR = Path(os.environ.get("PRODUCER_EMBEDDINGS_DIR", Path(__file__).r
 # MODEL_CARD.md explains why it is the one it is.
 REGISTRY: dict[str, tuple[str, str]] = {
     "fast": ("timbre-fast.pt", "543d47a093ab2e83fd2af6dbb7bb62dd78189e9cd88b26f4b138454db6b3fcec"),
-    "han": ("timbre-han.pt", "0dee6d6f0582d669ebb3e6ca1a3f9956723b3f306946d96f0b6e2ae2f1effbdd"),
+    "han": ("timbre-han.pt", "65df4d09bc9b9cd6e39cb85ae38b4f6622cb4b4a0a2c4a21cd833206f65f20da"),
     "tiny": ("timbre-tiny.pt", "e9783df55151d7dc1f42ce8f763a72e15d3609aacdcbe5b5b0633323aa0b3f24"),
 }
 DEFAULT = "fast"

@@ -166,8 +166,7 @@ class MCTS:
         return math.ceil(self.cfg.widening_c * (node.visits + 1) ** self.cfg.widening_alpha)
 
     def _expand(self, node: Node, tracker: Tracker, limit: int) -> list[Node]:
-        if node.untried is None:
-            node.untried = ordered_actions(self.problem, node.state, node.evaluation)
+        # (``_iterate`` has filled node.untried.)
         take = node.untried[:max(1, limit)]
         node.untried = node.untried[len(take):]
         space, ev = self.problem.space, self.problem.evaluator
@@ -205,9 +204,9 @@ class MCTS:
                 break
             if node.untried is None:
                 node.untried = ordered_actions(self.problem, node.state, node.evaluation)
-            can_widen = node.untried is None or (node.untried and len(node.children) < self._width(node, node is root))
+            can_widen = bool(node.untried) and len(node.children) < self._width(node, node is root)
             if can_widen or not node.children:
-                if node.untried is not None and not node.untried and not node.children:
+                if not node.untried and not node.children:
                     leaf_value = node.reward
                     break
                 room = self._width(node, node is root) - len(node.children)

@@ -124,12 +124,13 @@ class NotePrior:
             return []
         backed = self.backed_all
         total = float(self.score[backed].sum())
+        # Notes at once: counted among the clearly present (a quarter of the onset's best).
+        clear = np.stack([self.backed(t, 0.25) for t in range(len(self.score))])
         options = []
         for inst in dict.fromkeys(self.instrument.tolist()):
             cols = self.instrument == inst
             mass = float(self.score[:, cols][backed[:, cols]].sum())
-            # Notes at once: counted among the clearly present (a quarter of the onset's best).
-            counts = np.array([int(self.backed(t, 0.25)[cols].sum()) for t in range(len(self.score))])
+            counts = clear[:, cols].sum(axis=1)
             for k in range(1, max(1, int(counts.max())) + 1):
                 options.append((mass * float(np.sum(counts >= k)) / max(1, int(np.sum(counts >= 1))), k, inst))
         options.sort(key=lambda o: (-o[0], o[1], o[2]))

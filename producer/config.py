@@ -232,7 +232,7 @@ def config_from_dict(data: dict, *, name: str = "custom") -> PlannerConfig:
 
 
 def _check_consistency(cfg: PlannerConfig) -> None:
-    from producer.render.effects import EFFECTS
+    from producer.effects import EFFECTS
 
     if cfg.analysis.hop_seconds > cfg.analysis.window_seconds:
         raise ConfigError(f"analysis.hop_seconds: {cfg.analysis.hop_seconds:g} is longer than "

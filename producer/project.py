@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from producer.errors import InputError, ProjectError
-from producer.render.effects import EFFECTS
+from producer.effects import EFFECTS
 
 FORMAT = "producer-project"
 VERSION = 1

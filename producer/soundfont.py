@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from producer.constants import DRUM_CHANNEL
 from producer.errors import InputError
 
-DRUM_CHANNEL = 9  # MIDI channel 10, counted from zero
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ import pytest
 
 from producer.errors import SampleError
 from producer.project import Clip, Effect, Project, Track
-from producer.render.effects import EFFECTS
+from producer.effects import EFFECTS
 from producer.render.engine import RELEASE_SECONDS, Renderer, pan_gains, transpose
 
 SR = 44100

@@ -17,16 +17,14 @@ import numpy as np
 
 from producer.drums.metrics import lhl_syncopation, metrical_levels
 from producer.drums.patterns import parse_pattern
+from producer.constants import GM_DRUM_NOTES, GM_KEY_VOICE
 from producer.errors import InputError
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 PRIOR_STEPS = 16
 
 # Voice name -> General MIDI percussion key written to drums.mid (channel 10).
-GM_NOTES = {
-    "kick": 36, "snare": 38, "rim": 37, "clap": 39, "hihat_closed": 42, "hihat_open": 46,
-    "tom_low": 45, "tom_mid": 47, "tom_high": 50, "crash": 49, "ride": 51,
-}
+GM_NOTES = GM_DRUM_NOTES
 VOICES = tuple(GM_NOTES)
 ALIASES = {
     "bd": "kick", "sd": "snare", "hihat": "hihat_closed", "hat": "hihat_closed", "hh": "hihat_closed",
@@ -34,10 +32,7 @@ ALIASES = {
     "openhat": "hihat_open", "rimshot": "rim", "cp": "clap", "cy": "crash", "rd": "ride",
 }
 # Reading MIDI: every GM key that maps onto one of our voices.
-_NOTE_VOICE = {35: "kick", 36: "kick", 38: "snare", 40: "snare", 37: "rim", 39: "clap",
-               42: "hihat_closed", 44: "hihat_closed", 46: "hihat_open", 41: "tom_low",
-               43: "tom_low", 45: "tom_low", 47: "tom_mid", 48: "tom_mid", 50: "tom_high",
-               49: "crash", 52: "crash", 55: "crash", 57: "crash", 51: "ride", 53: "ride", 59: "ride"}
+_NOTE_VOICE = GM_KEY_VOICE
 
 
 def voice_name(name: str) -> str:

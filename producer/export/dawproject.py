@@ -24,6 +24,7 @@ import zipfile
 from pathlib import Path
 
 from producer import __version__
+from producer.constants import DRUM_CHANNEL
 from producer.export.clips import ClipSet
 from producer.project import Effect, Project
 
@@ -97,7 +98,7 @@ def _device(devices, ids: _Ids, effect: Effect) -> None:
         _real(c, "Release", ids, p["release_ms"] / 1000.0, "seconds")
         _real(c, "Threshold", ids, p["threshold_db"], "decibel", lo=-60.0, hi=0.0)
         return
-    from producer.render.effects import EFFECTS
+    from producer.effects import EFFECTS
 
     dev = _el(devices, "BuiltinDevice", id=ids(), deviceName=k, deviceRole="audioFX", deviceVendor="producer",
               loaded=False, comment=EFFECTS[k].description)
@@ -166,7 +167,7 @@ def project_xml(project: Project, clips: ClipSet, audio_dir: str = "audio") -> b
             end = max(c.end for c in track.clips)
             nc = _el(note_clips, "Clip", name=f"{track.name} notes", time=0.0, duration=end, playStart=0.0)
             notes = _el(nc, "Notes", id=ids())
-            channel = 9 if track.instrument == "drums" else 0
+            channel = DRUM_CHANNEL if track.instrument == "drums" else 0
             for c in track.clips:
                 _el(notes, "Note", time=c.start, duration=c.hold, channel=channel, key=c.pitch,
                     vel=velocity_for_gain(c.gain_db) / 127.0, rel=0.5)

@@ -9,11 +9,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from producer.constants import DRUM_CHANNEL, PPQ
 from producer.instruments import INSTRUMENTS
 from producer.project import Project
-
-PPQ = 960
-DRUM_CHANNEL = 9
 
 
 def velocity_for_gain(gain_db: float) -> int:

@@ -55,6 +55,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from producer.constants import CLIP_GAIN_MAX_DB, CLIP_GAIN_MIN_DB
 from producer.planner import features as F
 from producer.planner.evaluate import Evaluation
 from producer.planner.problem import Problem, Progress, SearchResult, Tracker, remaining_decisions
@@ -116,7 +117,7 @@ def ordered_actions(problem: Problem, state: State, evaluation: Evaluation) -> l
     for note_i, gain, _ in ranked:
         note = problem.catalogue.notes[note_i]
         for off in cfg.gain_offsets_db:
-            g = float(np.clip(gain + off, -30.0, 6.0))
+            g = float(np.clip(gain + off, CLIP_GAIN_MIN_DB, CLIP_GAIN_MAX_DB))
             inserts.append(Insert(slot_i, note.sample, note.pitch, g))
     inserts = list(dict.fromkeys(inserts))
     acts: list[Action] = inserts[:1] + [Hold(slot_i)] + inserts[1:3]

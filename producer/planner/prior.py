@@ -31,11 +31,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from producer.constants import CLIP_GAIN_MAX_DB, CLIP_GAIN_MIN_DB
 from producer.planner import features as F
 
 BLOCKS = ((0, 4), (4, 12))  # frame ranges after the onset frame
 BEFORE = (-3, -1)  # frames just before the onset: what was already sounding
-MIN_GAIN_DB, MAX_GAIN_DB = -30.0, 6.0
+MIN_GAIN_DB, MAX_GAIN_DB = CLIP_GAIN_MIN_DB, CLIP_GAIN_MAX_DB
 
 
 def attack_features(y: np.ndarray, offset: int, onset_frame: int) -> tuple[np.ndarray, np.ndarray]:

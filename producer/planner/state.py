@@ -34,11 +34,12 @@ import numpy as np
 
 from producer.audio import db_to_gain
 from producer.config import EffectsConfig
+from producer.constants import CLIP_GAIN_MAX_DB, CLIP_GAIN_MIN_DB
 from producer.instruments import INSTRUMENTS
 from producer.planner import features as F
 from producer.planner.target import Target
 from producer.project import Clip, Effect, Project, Track
-from producer.render.effects import EFFECTS
+from producer.effects import EFFECTS
 from producer.render.engine import RELEASE_SECONDS, Renderer
 
 
@@ -275,7 +276,7 @@ class Catalogue:
             if not np.isfinite(score[i]):
                 break
             gain = 10 * math.log10(res_pow / self.power[i])
-            out.append((int(i), float(np.clip(round(gain), -30.0, 6.0)), False))
+            out.append((int(i), float(np.clip(round(gain), CLIP_GAIN_MIN_DB, CLIP_GAIN_MAX_DB)), False))
         return out
 
     def _rank_backed(self, prior, onset_index: int, instrument: str | None, k: int) -> list[tuple[int, float, bool]]:

@@ -1,7 +1,6 @@
 """Rendering projects to audio with DawDreamer. ``render_project`` and ``Renderer`` are the entry points.
 
-The engine is imported on first use: the project model imports the effect vocabulary from this
-package, and must not pull in the engine (or DawDreamer) with it.
+The engine (and DawDreamer with it) is imported on first use, so importing the package is cheap.
 """
 
 __all__ = ["Render", "Renderer", "render_project"]

@@ -19,7 +19,8 @@ from producer.audio import db_to_gain
 from producer.errors import SampleError
 from producer.instruments import INSTRUMENTS
 from producer.project import Clip, Project, Track
-from producer.render.effects import effect_tail_seconds, make_processor
+from producer.effects import effect_tail_seconds
+from producer.render.effects import make_processor
 from producer.samples import Library, SampleInfo
 
 # A sampler's note-off release: the clip fades out linearly over this after its hold.

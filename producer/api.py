@@ -1,13 +1,20 @@
-"""producer's operations as plain functions; the CLI is a thin layer over these."""
+"""producer's use cases, one function per command, with explicit keyword arguments.
+
+Each one checks everything the user gave it (input files, settings, the output folder) before any
+work, then computes with the rooms below (planner, export, render, timbre, ...) and writes through
+one staged output folder, so bad input costs nothing and writes nothing. The CLI only parses,
+calls these and prints; everything it does is callable from Python.
+
+``samples`` means the same everywhere: a folder of the user's own one-shots, used beside the
+shipped pack (``producer.samples.open_library``).
+"""
 from __future__ import annotations
 
+import json
 import os
-import shutil
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-
-from producer.project import Project, load_project
-from producer.samples import Library
+from typing import Callable
 
 
 @dataclass(frozen=True)
@@ -20,109 +27,156 @@ class RenderSummary:
     files: list[str]
 
 
-def localise_samples(project: Project, renderer, folder: Path) -> Project:
-    """Copy clip samples that are not in the shipped pack (files beside the project, a user's
-    sample folder) into ``folder/samples/`` and point the clips at the copies, so the written
-    project.json renders from its own folder with nothing but the shipped pack."""
-    shipped = Library.default()
-    mapping: dict[str, str] = {}
-    tracks = []
-    for track in project.tracks:
-        clips = []
-        for clip in track.clips:
-            if clip.sample not in shipped or renderer.sample_for(clip).path != shipped.get(clip.sample).path:
-                if clip.sample not in mapping:
-                    src = renderer.sample_for(clip).path
-                    dest_dir = folder / "samples"
-                    dest_dir.mkdir(parents=True, exist_ok=True)
-                    name = src.name
-                    k = 1
-                    while (dest_dir / name).exists():
-                        name = f"{src.stem}_{k}{src.suffix}"
-                        k += 1
-                    shutil.copy2(src, dest_dir / name)
-                    mapping[clip.sample] = f"samples/{name}"
-                clip = replace(clip, sample=mapping[clip.sample])
-            clips.append(clip)
-        tracks.append(replace(track, clips=tuple(clips)))
-    return replace(project, tracks=tuple(tracks))
+@dataclass(frozen=True)
+class RecreateSummary:
+    out: Path
+    reward: float
+    evaluations: int
+    seconds: float
+    tracks: int
+    clips: int
+    interrupted: bool
+    tempo: float  # BPM written into the project
 
 
-def write_render_outputs(project: Project, renderer, folder: str | os.PathLike):
-    """Render ``project`` and write everything a user takes into a DAW into ``folder``:
-    mix.wav, stems/NN_<track>.wav, arrangement.mid, project.json, and the DAW sessions (Ardour,
-    DAWproject, REAPER) with the dry clips they reference. Returns the Render."""
-    from producer.export.sessions import FORMATS, write_sessions
-    from producer.export.stems import write_mix
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    render = renderer.render(project).trimmed()
-    write_mix(render, folder / "mix.wav")
-    write_sessions(project, renderer, folder, FORMATS, render=render)
-    localise_samples(project, renderer, folder).save(folder / "project.json")
-    return render
-
-
-def open_project_for_output(project_path, out, *, force: bool = False, library: Library | None = None):
-    """Every check a command makes before writing a project's files: the project loads and
-    validates, ``out`` may be written, every clip's sample resolves to audio that is there.
-    Returns ``(project, renderer)``; the renderer resolves paths against the project's folder."""
+def _open_project(project_path, out, *, force: bool, samples, inputs=()):
+    """Every check before writing a project's files: the project loads and validates, ``out`` may
+    be written (and holds neither the project nor its samples), every clip's sample resolves to
+    audio that is there. Returns ``(project, renderer)``; the renderer resolves paths against the
+    project's folder."""
     from producer.output import check_output_dir
+    from producer.project import load_project
     from producer.render.engine import Renderer
+    from producer.samples import open_library
 
     project_path = Path(project_path)
     project = load_project(project_path)
-    check_output_dir(out, force=force)
-    renderer = Renderer(library or Library.default(), base_dir=project_path.parent)
+    renderer = Renderer(open_library(samples), base_dir=project_path.parent)
     renderer.check_samples(project)
+    used = {renderer.sample_for(c).path for t in project.tracks for c in t.clips}
+    check_output_dir(out, force=force, inputs=(project_path, *inputs, *sorted(used)))
     return project, renderer
 
 
-def render(
-    project_path: str | os.PathLike,
-    out: str | os.PathLike,
-    *,
-    force: bool = False,
-    library: Library | None = None,
-) -> RenderSummary:
-    """``producer render``: validate everything first, then write into a staged folder."""
+def render(project_path: str | os.PathLike, out: str | os.PathLike, *, force: bool = False,
+           samples: str | os.PathLike | None = None) -> RenderSummary:
+    """``producer render``: a project file to mix, stems, MIDI and sessions in ``out``."""
     from producer.audio import peak_dbfs
+    from producer.export.bundle import write_bundle
     from producer.output import staged_output
 
-    project, renderer = open_project_for_output(project_path, out, force=force, library=library)
+    project, renderer = _open_project(project_path, out, force=force, samples=samples)
     with staged_output(out, force=force) as stage:
-        result = write_render_outputs(project, renderer, stage)
+        result = write_bundle(project, renderer, stage)
         files = sorted(str(p.relative_to(stage)) for p in stage.rglob("*") if p.is_file())
-    return RenderSummary(
-        out=Path(out),
-        duration=result.duration,
-        peak_dbfs=peak_dbfs(result.mix),
-        tracks=len(project.tracks),
-        clips=sum(len(t.clips) for t in project.tracks),
-        files=files,
-    )
+    return RenderSummary(out=stage.final, duration=result.duration, peak_dbfs=peak_dbfs(result.mix),
+                         tracks=len(project.tracks), clips=sum(len(t.clips) for t in project.tracks),
+                         files=files)
 
 
-# The other operations live with their subsystems; they are re-exported here so that everything
-# the CLI does is one import away (`from producer import api`).
-def recreate(input_path, out, **options):
-    """``producer recreate``: see ``producer.planner.recreate.recreate`` for the options."""
-    from producer.planner.recreate import recreate as _recreate
-
-    return _recreate(input_path, out, **options)
+@dataclass(frozen=True)
+class ExportSummary:
+    out: Path
+    formats: tuple[str, ...]
+    written: dict[str, list[Path]]  # format (and "clips") -> paths under ``out``
 
 
-def export(project_path, out, **options):
-    """``producer export``: see ``producer.export.sessions.export_project`` for the options."""
-    from producer.export.sessions import export_project
+def export(project_path: str | os.PathLike, out: str | os.PathLike, *, formats: str = "all",
+           force: bool = False, samples: str | os.PathLike | None = None,
+           name: str = "session") -> ExportSummary:
+    """``producer export``: the chosen formats (``"ardour,rpp"`` or ``"all"``) of a project into
+    ``out``."""
+    from producer.errors import InputError
+    from producer.export.sessions import parse_formats, write_sessions
+    from producer.output import staged_output
 
-    return export_project(project_path, out, **options)
+    chosen = parse_formats(formats)  # an unknown name fails before anything is read
+    if not name or any(c in name for c in '/\\:*?"<>|') or name.startswith(".") or len(name) > 100:
+        raise InputError(f"--name {name!r}: use letters, digits, spaces, '-' or '_' (at most 100)")
+    project, renderer = _open_project(project_path, out, force=force, samples=samples)
+    with staged_output(out, force=force) as stage:
+        written = write_sessions(project, renderer, stage, chosen, name=name)
+    return ExportSummary(out=stage.final, formats=chosen,
+                         written={k: [stage.final / p.relative_to(stage) for p in v] for k, v in written.items()})
 
 
-def drums(kick, **options):
-    """``producer drums``: answer a kick (see ``producer.drums.generate.generate_drums``); write the
-    result with ``producer.drums.generate.write_drum_files``."""
-    from producer.drums.generate import generate_drums
+def recreate(
+    input_path: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    preset: str = "default",
+    budget_seconds: float | None = None,
+    evaluations: int | None = None,
+    tracks: int | None = None,
+    samples: str | os.PathLike | None = None,
+    seed: int = 0,
+    max_duration: float | None = None,
+    force: bool = False,
+    model_name: str = "default",
+    progress: Callable[[float, int, float], None] | None = None,
+) -> RecreateSummary:
+    """``producer recreate``: rebuild the sound in ``input_path`` as a multitrack project in ``out``.
 
-    return generate_drums(kick, **options)
+    Ctrl-C during the search stops it and the best project found so far is still written. Apart
+    from report.html's elapsed-time plot, the files depend only on the input, the preset, the
+    library and the seed (when the evaluation budget, not the wall-clock cap, ends the search).
+    """
+    import time
+
+    from producer.config import load_preset
+    from producer.export.bundle import write_bundle
+    from producer.export.report import write_report
+    from producer.output import check_output_dir, check_seed, staged_output
+    from producer.planner.recreate import plan_project, usable_library
+    from producer.planner.target import MAX_DURATION, load_target
+    from producer.render.engine import Renderer
+    from producer.samples import open_library
+    from producer.timbre import load_model
+
+    started = time.monotonic()
+    check_seed(seed)
+    cfg = load_preset(preset).with_overrides(seconds=budget_seconds, tracks=tracks, evaluations=evaluations)
+    check_output_dir(out, force=force, inputs=(input_path,))
+    y, sr = load_target(input_path, max_duration=MAX_DURATION if max_duration is None else max_duration,
+                        window_seconds=cfg.analysis.window_seconds)
+    library = usable_library(open_library(samples))
+    model = load_model(model_name)
+    renderer = Renderer(library)
+    # The wall-clock budget covers the whole run, reading and analysing the input included.
+    found = plan_project(y, sr, library=library, model=model, renderer=renderer, config=cfg, seed=seed,
+                         started=started, progress=progress)
+    result, target, project = found.result, found.target, found.project
+
+    with staged_output(out, force=force) as stage:
+        render = write_bundle(project, renderer, stage)
+        with open(stage / "search_log.jsonl", "w") as f:
+            for entry in result.log:
+                f.write(json.dumps(entry, sort_keys=True) + "\n")
+        summary = {
+            "input": str(Path(input_path).name),
+            "preset": cfg.name,
+            "seed": seed,
+            "reward": round(result.reward, 6),
+            "evaluations": result.evaluations,
+            "interrupted": result.interrupted,
+            "target_seconds": round(target.duration, 4),
+            "onsets": len(target.onsets),
+            "tempo": round(float(project.tempo), 2),
+            "window_rewards": [round(v, 6) for v in result.window_rewards],
+        }
+        (stage / "recreate.json").write_text(json.dumps(summary, indent=2) + "\n")
+        write_report(stage / "report.html", target=y, target_sr=sr, render=render, project=project,
+                     windows_reward=result.window_rewards, history=result.history, log=result.log,
+                     window_seconds=target.window_seconds, hop_seconds=target.hop_seconds)
+    return RecreateSummary(out=stage.final, reward=result.reward, evaluations=result.evaluations,
+                           seconds=result.seconds, tracks=len(project.tracks),
+                           clips=sum(len(t.clips) for t in project.tracks), interrupted=result.interrupted,
+                           tempo=float(project.tempo))
+
+
+def embed(path: str | os.PathLike, *, model_name: str = "default", window: float = 3.0, hop: float = 1.0,
+          max_duration: float = 600.0) -> dict:
+    """``producer embed``: per-window instrument probabilities and the file's timbre embedding."""
+    from producer.timbre.embed import embed_file
+
+    return embed_file(path, model_name=model_name, window=window, hop=hop, max_duration=max_duration)

@@ -5,6 +5,7 @@ mono, in which case it is shape (n,).
 """
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -18,8 +19,53 @@ def _check_file(path: Path) -> None:
         raise InputError(f"{path}: no such file")
     if path.is_dir():
         raise InputError(f"{path}: is a folder, not an audio file")
+    if not path.is_file():
+        # A FIFO or device would block the reader forever.
+        raise InputError(f"{path}: not a regular file")
     if not os.access(path, os.R_OK):
         raise InputError(f"{path}: file is not readable")
+
+
+def _check_max_duration(max_duration: float | None) -> None:
+    if max_duration is not None and not (math.isfinite(max_duration) and max_duration > 0):
+        raise InputError(f"--max-duration must be a positive number of seconds, given {max_duration}")
+
+
+def audio_duration(path: str | os.PathLike, *, max_duration: float | None = None) -> float:
+    """Length of an audio file in seconds, read from its header without decoding the audio.
+
+    Raises InputError when the file is unusable or longer than ``max_duration`` s, so a huge file
+    is refused before its samples ever reach memory.
+    """
+    path = Path(path)
+    _check_file(path)
+    _check_max_duration(max_duration)
+    frames, file_sr = _header(path)
+    duration = frames / file_sr if file_sr > 0 else 0.0
+    if max_duration is not None and duration > max_duration:
+        raise InputError(
+            f"{path}: audio is {duration:.1f} s long, over the limit of {max_duration:g} s "
+            "(raise it with --max-duration)"
+        )
+    return duration
+
+
+def _header(path: Path) -> tuple[int, int]:
+    """(frames, sample rate) from the file's header."""
+    import soundfile as sf
+
+    try:
+        info = sf.info(str(path))
+        return int(info.frames), int(info.samplerate)
+    except (sf.LibsndfileError, RuntimeError, TypeError):
+        pass
+    try:
+        from pedalboard.io import AudioFile
+
+        with AudioFile(str(path)) as f:
+            return int(f.frames), int(f.samplerate)
+    except Exception:
+        raise InputError(f"{path}: not an audio file that can be read") from None
 
 
 def load_audio(
@@ -36,7 +82,7 @@ def load_audio(
     missing, unreadable, not audio, empty, NaN/inf samples, or longer than ``max_duration`` s.
     """
     path = Path(path)
-    _check_file(path)
+    audio_duration(path, max_duration=max_duration)
     y, file_sr = _read_any(path)
     if y.shape[1] == 0:
         raise InputError(f"{path}: audio file holds no samples")
@@ -81,7 +127,16 @@ def write_audio(path: str | os.PathLike, y: np.ndarray, sr: int, *, subtype: str
 
     y = np.asarray(y, dtype=np.float32)
     data = y if y.ndim == 1 else y.T
-    sf.write(str(path), data, int(sr), subtype=subtype)
+    channels = 1 if data.ndim == 1 else data.shape[1]
+    with sf.SoundFile(str(path), "w", int(sr), channels, subtype=subtype) as f:
+        if subtype in ("FLOAT", "DOUBLE"):
+            # libsndfile stamps float WAVs with the time of writing (PEAK chunk); without it the
+            # same render gives the same bytes.
+            sf._snd.sf_command(f._file, _SFC_SET_ADD_PEAK_CHUNK, sf._ffi.NULL, 0)
+        f.write(data)
+
+
+_SFC_SET_ADD_PEAK_CHUNK = 0x1050  # libsndfile's command number (sndfile.h)
 
 
 def to_mono(y: np.ndarray) -> np.ndarray:

@@ -29,6 +29,12 @@ from producer.effects import EFFECTS
 
 FORMAT = "producer-project"
 VERSION = 1
+# Size limits: a project renders every track at full length in memory (a 600 s stereo stem is
+# about 200 MB at 44.1 kHz), so length and track count are bounded, and so is the file itself.
+MAX_PROJECT_SECONDS = 600.0
+MAX_TRACKS = 64
+MAX_CLIPS_PER_TRACK = 10_000
+MAX_PROJECT_BYTES = 50 * 2**20
 
 
 @dataclass(frozen=True)
@@ -167,14 +173,22 @@ def load_project(path: str | os.PathLike) -> Project:
         raise InputError(f"{path}: no such file")
     if path.is_dir():
         raise InputError(f"{path}: is a folder, not a project file")
+    if not path.is_file():
+        raise InputError(f"{path}: not a regular file")
+    if path.stat().st_size > MAX_PROJECT_BYTES:
+        raise InputError(f"{path}: {path.stat().st_size} bytes, over the limit of {MAX_PROJECT_BYTES} for a project file")
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read project file ({exc})") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ProjectError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except ValueError as exc:  # an integer of thousands of digits
+        raise ProjectError(f"{path}: invalid JSON ({exc})") from None
+    except RecursionError:
+        raise ProjectError(f"{path}: invalid JSON (nested too deeply)") from None
     try:
         return _project_from_dict(data)
     except ProjectError as exc:
@@ -254,11 +268,17 @@ def _project_from_dict(data: Any) -> Project:
     if (not isinstance(ts, list) or len(ts) != 2 or not all(isinstance(x, int) and not isinstance(x, bool) for x in ts)
             or not 1 <= ts[0] <= 32 or ts[1] not in (1, 2, 4, 8, 16, 32)):
         raise ProjectError(f"time_signature: expected [beats 1-32, note value 1/2/4/8/16/32], got {ts!r}")
-    tracks = tuple(_track_from_dict(t, f"tracks[{i}]") for i, t in enumerate(_list(data, "tracks", "")))
+    raw_tracks = _list(data, "tracks", "")
+    if len(raw_tracks) > MAX_TRACKS:
+        raise ProjectError(f"tracks: {len(raw_tracks)} tracks, over the limit of {MAX_TRACKS}")
+    tracks = tuple(_track_from_dict(t, f"tracks[{i}]") for i, t in enumerate(raw_tracks))
     names = [t.name for t in tracks]
     for i, n in enumerate(names):
         if names.index(n) != i:
             raise ProjectError(f"tracks[{i}].name: {n!r} is used by another track")
+    for i, t in enumerate(tracks):
+        if t.end > MAX_PROJECT_SECONDS:
+            raise ProjectError(f"tracks[{i}]: ends at {t.end:g} s, over the limit of {MAX_PROJECT_SECONDS:g} s")
     return Project(sample_rate=sr, tempo=tempo, time_signature=(ts[0], ts[1]), tracks=tracks)
 
 
@@ -270,6 +290,8 @@ def _track_from_dict(data: Any, where: str) -> Track:
     inst = _string(data, "instrument", where)
     if inst not in INSTRUMENTS:
         raise ProjectError(f"{where}.instrument: unknown instrument {inst!r} (known: {', '.join(INSTRUMENTS)})")
+    if len(_list(data, "clips", where)) > MAX_CLIPS_PER_TRACK:
+        raise ProjectError(f"{where}.clips: {len(data['clips'])} clips, over the limit of {MAX_CLIPS_PER_TRACK} a track")
     return Track(
         name=name,
         instrument=inst,
@@ -283,7 +305,7 @@ def _track_from_dict(data: Any, where: str) -> Track:
 def _effect_from_dict(data: Any, where: str) -> Effect:
     _fields(data, where, ("type",), ("params",))
     kind = data["type"]
-    if kind not in EFFECTS:
+    if not isinstance(kind, str) or kind not in EFFECTS:
         raise ProjectError(f"{where}.type: unknown effect {kind!r} (known: {', '.join(EFFECTS)})")
     spec = EFFECTS[kind]
     params = data.get("params", {})
@@ -304,8 +326,8 @@ def _clip_from_dict(data: Any, where: str) -> Clip:
     sample = _string(data, "sample", where, max_len=1000)
     return Clip(
         sample=sample,
-        start=_number(data, "start", where, 0.0, 3600.0),
-        hold=_number(data, "hold", where, 1e-3, 3600.0),
+        start=_number(data, "start", where, 0.0, MAX_PROJECT_SECONDS),
+        hold=_number(data, "hold", where, 1e-3, MAX_PROJECT_SECONDS),
         pitch=_integer(data, "pitch", where, 0, 127),
         gain_db=_number(data, "gain_db", where, -96.0, 24.0, default=0.0),
     )

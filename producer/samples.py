@@ -109,13 +109,16 @@ class Library:
                 file = (root / entry["file"]).resolve()
                 if not file.is_relative_to(root):
                     raise SampleError(f"{path}: samples[{i}].file escapes the library folder")
+                pitch = entry.get("pitch")
+                if pitch is not None and not _is_midi_note(pitch):
+                    raise SampleError(f"{path}: samples[{i}].pitch {pitch!r} is not a MIDI note 0..127")
                 samples.append(SampleInfo(
                     id=str(entry["id"]), path=file, instrument=str(entry["instrument"]),
-                    pitch=None if entry.get("pitch") is None else int(entry["pitch"]),
+                    pitch=None if pitch is None else int(pitch),
                     duration=float(entry.get("duration", 0.0)), loudness_db=float(entry.get("loudness_db", 0.0)),
                     source=str(entry.get("source", "")), licence=str(entry.get("licence", "")),
                 ))
-            except (KeyError, TypeError, ValueError) as exc:
+            except (KeyError, TypeError, ValueError, OverflowError) as exc:
                 raise SampleError(f"{path}: samples[{i}] is malformed ({exc})") from None
         return cls(root, samples)
 
@@ -241,6 +244,12 @@ def open_library(samples: str | os.PathLike | None = None, *,
     if samples is None:
         return library
     return library.merged(Library.from_folder(samples, instrument_guesser=instrument_guesser))
+
+
+def _is_midi_note(value) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return value == value and abs(value) != float("inf") and value == int(value) and 0 <= value <= 127
 
 
 # --- user folders -----------------------------------------------------------------------------

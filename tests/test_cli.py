@@ -75,8 +75,14 @@ def test_bad_inputs_exit_2_and_write_nothing(tmp_path, tiny_library_dir, capsys)
     (out / "precious.txt").write_text("keep me")
     _assert_fails(["render", str(good), "--out", str(out), *lib], capsys, "is not empty (use --force")
     assert [p.name for p in out.iterdir()] == ["precious.txt"]
+    # --force replaces only a folder producer wrote: the user's own folder is refused, untouched.
+    _assert_fails(["render", str(good), "--out", str(out), "--force", *lib], capsys, "was not written by producer")
+    assert [p.name for p in out.iterdir()] == ["precious.txt"]
+    (out / "precious.txt").unlink()
+    assert main(["render", str(good), "--out", str(out), *lib]) == 0
+    (out / "extra.txt").write_text("made after the render")
     assert main(["render", str(good), "--out", str(out), "--force", *lib]) == 0
-    assert not (out / "precious.txt").exists() and (out / "mix.wav").exists()
+    assert not (out / "extra.txt").exists() and (out / "mix.wav").exists()
 
 
 def test_samples_from_the_project_folder_are_copied(tmp_path, tiny_library_dir):

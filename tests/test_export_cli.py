@@ -35,7 +35,8 @@ def test_export_writes_every_format(tmp_path, tiny_library_dir, capsys):
     assert main(["export", str(write_project(tmp_path)), "--out", str(out), "--samples", str(tiny_library_dir)]) == 0
     assert "exported ardour, dawproject, rpp, midi, stems" in capsys.readouterr().out
     top = sorted(p.name for p in out.iterdir())
-    assert top == ["ardour", "arrangement.mid", "clips", "session.dawproject", "session.rpp", "stems"]
+    assert top == [".producer-output", "ardour", "arrangement.mid", "clips", "session.dawproject", "session.rpp",
+                   "stems"]
     assert (out / "ardour" / "session.ardour").is_file()
     audio = sorted(p.name for p in (out / "ardour" / "interchange" / "session" / "audiofiles").iterdir())
     assert audio == sorted(p.name for p in (out / "clips").iterdir()) and len(audio) == 3
@@ -49,7 +50,7 @@ def test_export_writes_only_what_is_asked(tmp_path, tiny_library_dir):
     args = ["export", str(write_project(tmp_path)), "--format", "rpp,midi", "--out", str(out),
             "--samples", str(tiny_library_dir), "--name", "take 2"]
     assert main(args) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["arrangement.mid", "clips", "take 2.rpp"]
+    assert sorted(p.name for p in out.iterdir()) == [".producer-output", "arrangement.mid", "clips", "take 2.rpp"]
 
 
 def test_parse_formats():
@@ -68,7 +69,7 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path, tiny_library_dir, capsys
     # an output folder that cannot be made: its parent is a file
     blocker = tmp_path / "blocker"
     blocker.write_text("a file, not a folder")
-    _fails(["export", str(project), "--out", str(blocker / "out"), *lib], capsys, "cannot create folder")
+    _fails(["export", str(project), "--out", str(blocker / "out"), *lib], capsys, "blocker is not a folder")
     _fails(["export", str(project), "--out", str(blocker), *lib], capsys, "exists and is not a folder")
     # a project whose clip audio is gone: from the library (file removed) or a missing path
     broken_lib = tmp_path / "lib"

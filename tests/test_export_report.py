@@ -73,7 +73,7 @@ def _fixture(seconds: float = 6.0):
     log = [{"iteration": i, "action": f"insert piano/{60 + i} <b>", "reward": 0.1 * i} for i in range(30)]
     log.append({"iteration": 30, "action": "finish", "reward": None, "note": {"track": 0, "why": "end"}})
     return dict(target=target, target_sr=SR, render=render, project=project, windows_reward=rewards,
-                history=history, log=log)
+                history=history, log=log, window_seconds=3.0, hop_seconds=1.0)
 
 
 @pytest.fixture(scope="module")
@@ -149,6 +149,19 @@ def test_rewards_and_history_figures_are_on_the_page(report):
     assert "95 evaluations" in text
 
 
+def test_window_bars_follow_the_analysis_windows(tmp_path):
+    """A preset with 5 s windows 2 s apart: the table names the windows the analysis used."""
+    kwargs = _fixture(seconds=9.0)
+    kwargs.update(windows_reward=[0.5, 0.6, 0.7], window_seconds=5.0, hop_seconds=2.0)
+    path = tmp_path / "report.html"
+    write_report(path, **kwargs)
+    page = Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    text = page.all_text
+    assert "0–5 s" in text and "2–7 s" in text and "4–9 s" in text
+    assert "3–6 s" not in text
+
+
 def test_arrangement_and_search_log_tables(report):
     _, page, _ = report
     text = page.all_text
@@ -181,7 +194,7 @@ def test_sparse_inputs_still_give_a_page(tmp_path):
     path = tmp_path / "report.html"
     render = Render(mix=np.zeros((2, 0), np.float32), stems=[], sr=SR, track_names=[])
     write_report(path, target=_sine(440.0, 1.0), target_sr=SR, render=render, project=Project(),
-                 windows_reward=[], history=[], log=[])
+                 windows_reward=[], history=[], log=[], window_seconds=3.0, hop_seconds=1.0)
     page = Page()
     page.feed(path.read_text(encoding="utf-8"))
     assert len(page.images) == 2  # waveforms and spectrograms (the target alone)

@@ -1,7 +1,7 @@
 import pytest
 
 from producer.errors import OutputError
-from producer.output import check_output_dir, staged_output
+from producer.output import MARK, check_output_dir, staged_output
 
 
 def test_staged_output_moves_into_place(tmp_path):
@@ -24,8 +24,8 @@ def test_failure_leaves_nothing(tmp_path):
 
 def test_interrupt_keeps_the_old_folder(tmp_path):
     out = tmp_path / "project"
-    out.mkdir()
-    (out / "keep.txt").write_text("old")
+    with staged_output(out) as stage:
+        (stage / "keep.txt").write_text("old")
     with pytest.raises(KeyboardInterrupt):
         with staged_output(out, force=True) as stage:
             (stage / "new.txt").write_text("new")
@@ -35,13 +35,13 @@ def test_interrupt_keeps_the_old_folder(tmp_path):
 
 def test_non_empty_needs_force(tmp_path):
     out = tmp_path / "project"
-    out.mkdir()
-    (out / "old.txt").write_text("old")
+    with staged_output(out) as stage:
+        (stage / "old.txt").write_text("old")
     with pytest.raises(OutputError, match="is not empty .use --force"):
         check_output_dir(out)
     with staged_output(out, force=True) as stage:
         (stage / "new.txt").write_text("new")
-    assert sorted(p.name for p in out.iterdir()) == ["new.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [MARK, "new.txt"]
 
 
 def test_file_in_the_way(tmp_path):

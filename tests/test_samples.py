@@ -69,7 +69,7 @@ def test_manifest_loads_entries(tmp_path):
     ('{"format": "producer-samples", "samples": [{"file": "a.wav", "instrument": "piano"}]}',
      r"samples\[0\] is malformed"),
     ('{"format": "producer-samples", "samples": [{"id": "x", "file": "a.wav", "instrument": "piano", '
-     '"pitch": "high"}]}', r"samples\[0\] is malformed"),
+     '"pitch": "high"}]}', r"samples\[0\]\.pitch 'high' is not a MIDI note"),
     ('{"format": "producer-samples", "samples": [{"id": "x", "file": "../a.wav", "instrument": "piano"}]}',
      "escapes the library folder"),
 ])

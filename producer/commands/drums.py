@@ -95,6 +95,9 @@ def _weights(text: str | None):
 
 
 def run(args) -> int:
+    from producer.output import check_seed
+
+    check_seed(args.seed)
     if args.action == "train":
         return _train(args)
     return _generate(args)

@@ -16,50 +16,15 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-def embed_file(path, *, model_name: str = "default", window: float = 3.0, hop: float = 1.0,
-               max_duration: float = 600.0) -> dict:
-    """Windows of ``window`` s every ``hop`` s over the file -> dict of per-window probabilities,
-    per-window embeddings and their mean (re-normalised). Files shorter than 1 s are zero-padded."""
-    import numpy as np
-
-    from producer.audio import load_audio
-    from producer.errors import InputError
-    from producer.timbre import load_model
-
-    if window < 1.0:
-        raise InputError(f"--window must be at least 1 s, given {window}")
-    if hop <= 0:
-        raise InputError(f"--hop must be positive, given {hop}")
-    model = load_model(model_name)
-    y, sr = load_audio(path, sr=model.sr, mono=True, max_duration=max_duration)
-    duration = y.size / sr
-    win = int(round(window * sr))
-    if y.size < win:
-        # One window of what there is (at least 1 s): the CNN reads 1 s sub-windows.
-        win = max(y.size, sr)
-        y = np.pad(y, (0, win - y.size))
-    step = int(round(hop * sr))
-    starts = list(range(0, y.size - win + 1, step))
-    windows = np.stack([y[s:s + win] for s in starts])
-    emb, probs = model.embed_and_predict(windows)
-    mean = emb.mean(axis=0)
-    mean = mean / max(float(np.linalg.norm(mean)), 1e-12)
-    return {"file": str(path), "duration": round(duration, 3), "model": model.name, "arch": model.arch,
-            "sr": model.sr, "classes": list(model.classes), "window": win / sr, "hop": hop,
-            "windows": [{"start": round(s / sr, 3), "probs": [round(float(v), 4) for v in p]}
-                        for s, p in zip(starts, probs)],
-            "mean_probs": [round(float(v), 4) for v in probs.mean(axis=0)],
-            "embedding_dim": int(emb.shape[1]), "embedding": [round(float(v), 6) for v in mean],
-            "window_similarity_min": round(float((emb @ mean).min()), 4)}
-
-
 def run(args) -> int:
     import json
 
     from producer.timbre.model import CLASS_NAMES
 
-    res = embed_file(args.file, model_name=args.model, window=args.window, hop=args.hop,
-                     max_duration=args.max_duration)
+    from producer import api
+
+    res = api.embed(args.file, model_name=args.model, window=args.window, hop=args.hop,
+                    max_duration=args.max_duration)
     if args.json:
         print(json.dumps(res))
         return 0

@@ -46,6 +46,7 @@ def add_parser(sub) -> None:
     e.add_argument("--seed", type=int, default=2024)
     e.add_argument("--out", default="outputs/timbre-eval", help="folder for confusion.png and metrics.json")
     e.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    e.add_argument("--force", action="store_true", help="replace --out if producer wrote it before")
     e.set_defaults(func=run_eval)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
@@ -150,17 +151,20 @@ def run_eval(args) -> int:
     from producer.timbre.evaluate import evaluate_clips, render_eval_clips
     from producer.timbre.pretrained import load_model
 
+    from producer.output import check_output_dir, staged_output
+
     if args.clips < 11:
         raise InputError(f"--clips must be at least 11 (one per class), given {args.clips}")
+    check_output_dir(args.out, force=args.force)  # a file in the way fails now, not after the rendering
     model = load_model(args.model)
     ys, labels = render_eval_clips(args.soundfont, args.clips, seed=args.seed)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    res = evaluate_clips(model, ys, labels, png=out / "confusion.png",
-                         title=f"{model.name} on {Path(args.soundfont).name}")
-    res["soundfont"] = str(args.soundfont)
-    res["seed"] = args.seed
-    (out / "metrics.json").write_text(json.dumps(res, indent=2) + "\n")
+    with staged_output(args.out, force=args.force) as stage:
+        res = evaluate_clips(model, ys, labels, png=stage / "confusion.png",
+                             title=f"{model.name} on {Path(args.soundfont).name}")
+        res["soundfont"] = str(args.soundfont)
+        res["seed"] = args.seed
+        (stage / "metrics.json").write_text(json.dumps(res, indent=2) + "\n")
+    out = stage.final
     if args.json:
         print(json.dumps(res, indent=2))
         return 0

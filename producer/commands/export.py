@@ -24,18 +24,12 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     # Imported here, after parsing, so `producer --help` stays instant.
-    from producer.errors import InputError
-    from producer.export.sessions import export_project, parse_formats
-    from producer.samples import open_library
+    from producer import api
 
-    formats = parse_formats(args.format)  # an unknown name fails before anything is read
-    if not args.name or any(c in args.name for c in '/\\:*?"<>|') or args.name.startswith("."):
-        raise InputError(f"--name {args.name!r}: use letters, digits, spaces, '-' or '_'")
-    library = open_library(args.samples)
-    written = export_project(args.project, args.out, formats=formats, force=args.force, library=library,
-                             name=args.name)
-    print(f"exported {', '.join(formats)} -> {args.out}/")
-    for kind, paths in written.items():
+    summary = api.export(args.project, args.out, formats=args.format, force=args.force, samples=args.samples,
+                         name=args.name)
+    print(f"exported {', '.join(summary.formats)} -> {summary.out}/")
+    for kind, paths in summary.written.items():
         shown = paths if len(paths) <= 3 else paths[:2] + [f"... {len(paths) - 2} more"]
         print(f"  {kind}: " + ", ".join(str(p) for p in shown))
     return 0

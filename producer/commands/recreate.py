@@ -18,7 +18,7 @@ def add_parser(sub) -> None:
     p.add_argument("--budget", type=float, metavar="SECONDS", help="wall-clock cap of the search (s)")
     p.add_argument("--evaluations", type=int, metavar="N", help="cap on candidate evaluations")
     p.add_argument("--tracks", type=int, metavar="N", help="tracks in the recreated project")
-    p.add_argument("--samples", metavar="DIR", help="sample library folder (default: the shipped pack)")
+    p.add_argument("--samples", metavar="DIR", help="a folder of your own one-shots, used beside the shipped pack")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--max-duration", type=float, metavar="S",
                    help="refuse inputs longer than this many seconds (default 600)")
@@ -54,10 +54,10 @@ def _progress_bar():
 def run(args) -> int:
     import sys
 
-    from producer.planner.recreate import recreate
+    from producer import api
 
     progress = None if args.quiet else _progress_bar()
-    summary = recreate(args.input, args.out, preset=args.preset, budget_seconds=args.budget,
+    summary = api.recreate(args.input, args.out, preset=args.preset, budget_seconds=args.budget,
                        evaluations=args.evaluations, tracks=args.tracks, samples=args.samples, seed=args.seed,
                        max_duration=args.max_duration, force=args.force, model_name=args.model,
                        progress=progress)
@@ -65,5 +65,5 @@ def run(args) -> int:
         sys.stderr.write("\n")
     note = " (interrupted: best project so far)" if summary.interrupted else ""
     print(f"recreated with reward {summary.reward:.4f}{note}: {summary.tracks} tracks, {summary.clips} clips, "
-          f"{summary.evaluations} evaluations in {summary.seconds:.1f} s -> {summary.out}/")
+          f"{summary.tempo:g} BPM, {summary.evaluations} evaluations in {summary.seconds:.1f} s -> {summary.out}/")
     return 0

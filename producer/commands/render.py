@@ -21,10 +21,8 @@ def run(args) -> int:
     import sys
 
     from producer import api
-    from producer.samples import open_library
 
-    library = open_library(args.samples)
-    summary = api.render(args.project, args.out, force=args.force, library=library)
+    summary = api.render(args.project, args.out, force=args.force, samples=args.samples)
     print(f"rendered {summary.tracks} tracks, {summary.clips} clips, {summary.duration:.2f} s -> {summary.out}/")
     print_files(summary.files)
     if summary.peak_dbfs > 0:

@@ -201,8 +201,16 @@ def write_dawproject(
         if clip_dir is None:
             clip_dir = clips.write(tmp)
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr("project.xml", project_xml(project, clips))
-            zf.writestr("metadata.xml", metadata_xml(title=title, comment="exported by producer"))
+            _store(zf, "project.xml", project_xml(project, clips))
+            _store(zf, "metadata.xml", metadata_xml(title=title, comment="exported by producer"))
             for name in clips.audio:
-                zf.write(Path(clip_dir) / name, f"audio/{name}")
+                _store(zf, f"audio/{name}", (Path(clip_dir) / name).read_bytes())
     return path
+
+
+def _store(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
+    # A fixed time stamp (the zip format's earliest): the same project gives the same bytes.
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    zf.writestr(info, data)

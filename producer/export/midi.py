@@ -41,11 +41,22 @@ def channels_for(project: Project) -> list[int]:
     return out
 
 
+def name_charset(names) -> str:
+    """MIDI text has no declared encoding; Latin-1 is what old readers assume. Names it cannot
+    hold (CJK, emoji) are written as UTF-8, which current DAWs read."""
+    try:
+        for name in names:
+            name.encode("latin-1")
+    except UnicodeEncodeError:
+        return "utf-8"
+    return "latin1"
+
+
 def build_midi(project: Project):
     """Project -> ``mido.MidiFile`` (type 1)."""
     import mido
 
-    mid = mido.MidiFile(type=1, ticks_per_beat=PPQ)
+    mid = mido.MidiFile(type=1, ticks_per_beat=PPQ, charset=name_charset(t.name for t in project.tracks))
     conductor = mido.MidiTrack()
     conductor.append(mido.MetaMessage("track_name", name="Conductor", time=0))
     conductor.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(project.tempo), time=0))

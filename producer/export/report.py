@@ -32,8 +32,6 @@ from producer.audio import resample, to_mono
 from producer.instruments import INSTRUMENTS, note_name
 
 # The reward windows the planner scores (producer recreate defaults): 3 s long, 1 s hop.
-WINDOW_SECONDS = 3.0
-HOP_SECONDS = 1.0
 
 # What the page embeds and draws.
 PREVIEW_SR = 22050  # audio players and plots
@@ -71,14 +69,14 @@ RENDER_COLOUR = "#c2571a"
 
 
 def write_report(path, *, target, target_sr, render, project, windows_reward, history, log,
-                 title="producer recreate") -> None:
+                 window_seconds: float, hop_seconds: float, title="producer recreate") -> None:
     """Write ``report.html`` to ``path``.
 
     target : np.ndarray [shape=(channels, n) or (n,)] float, the input audio at ``target_sr`` Hz.
     render : producer.render.engine.Render, the recreation (``.mix`` [shape=(2, n)], ``.sr``).
     project : producer.project.Project, the arrangement that was rendered.
-    windows_reward : list[float], reward of each window (``WINDOW_SECONDS`` long, ``HOP_SECONDS``
-        hop), in order.
+    windows_reward : list[float], reward of each window (``window_seconds`` long, ``hop_seconds``
+        apart: the analysis' own windows), in order.
     history : list[(elapsed s, evaluations, best reward so far)], in time order.
     log : list[dict], search log entries; every key found is shown.
     title : str, the page heading (escaped).
@@ -90,7 +88,7 @@ def write_report(path, *, target, target_sr, render, project, windows_reward, hi
     target_seconds = _duration(target, target_sr)
     render_seconds = render.mix.shape[-1] / render.sr if render.sr else 0.0
     span = max(target_seconds, render_seconds, project.end, len(windows_reward) and
-               (len(windows_reward) - 1) * HOP_SECONDS + WINDOW_SECONDS, 1e-3)
+               (len(windows_reward) - 1) * hop_seconds + window_seconds, 1e-3)
 
     rewards = [float(r) for r in windows_reward]
     history = [(float(t), int(e), float(b)) for t, e, b in history]
@@ -104,7 +102,7 @@ def write_report(path, *, target, target_sr, render, project, windows_reward, hi
                                            "Waveforms of the target and the recreation")))
     parts.append(_section("Spectrograms", _img(_spectrogram_png(target_mono, render_mono, span),
                                               "Log-frequency spectrograms of the target and the recreation")))
-    parts.append(_section("Reward per window", _rewards_block(rewards, span)))
+    parts.append(_section("Reward per window", _rewards_block(rewards, span, window_seconds, hop_seconds)))
     parts.append(_section("Best reward during the search", _history_block(history)))
     parts.append(_section("Arrangement", _arrangement_block(project, span, target_seconds)))
     parts.append(_section("Search log", _log_block(log)))
@@ -312,7 +310,7 @@ def _spectrogram_png(target: np.ndarray, recreation: np.ndarray, span: float) ->
     return _png(fig, palette=True)
 
 
-def _rewards_block(rewards: list[float], span: float) -> str:
+def _rewards_block(rewards: list[float], span: float, window_seconds: float, hop_seconds: float) -> str:
     if not rewards:
         return '<p class="empty">No window rewards were recorded.</p>'
     from matplotlib import colormaps
@@ -321,9 +319,9 @@ def _rewards_block(rewards: list[float], span: float) -> str:
     (ax,) = _time_axes(fig, 1, bottom=0.18, top=0.9)
     values = np.array(rewards, dtype=float)
     finite = np.where(np.isfinite(values), values, 0.0)
-    centres = np.arange(len(values)) * HOP_SECONDS + WINDOW_SECONDS / 2
+    centres = np.arange(len(values)) * hop_seconds + window_seconds / 2
     colours = colormaps["viridis"](np.clip(finite, 0.0, 1.0))
-    ax.bar(centres, finite, width=HOP_SECONDS * 0.85, color=colours, edgecolor="0.3", linewidth=0.4)
+    ax.bar(centres, finite, width=hop_seconds * 0.85, color=colours, edgecolor="0.3", linewidth=0.4)
     mean = float(np.mean(finite))
     ax.axhline(mean, color="0.25", linestyle="--", linewidth=0.9)
     ax.text(span, mean, f" mean {mean:.3f}", va="bottom", ha="right", fontsize=8, color="0.25")
@@ -332,19 +330,19 @@ def _rewards_block(rewards: list[float], span: float) -> str:
     high = max(1.0, float(finite.max())) if finite.max() > 0.5 else max(float(finite.max()) * 1.15, 0.05)
     ax.set_ylim(low, high)
     ax.set_ylabel("reward")
-    ax.set_xlabel(f"time (s) · each bar is a {WINDOW_SECONDS:g} s window, drawn at its centre")
+    ax.set_xlabel(f"time (s) · each bar is a {window_seconds:g} s window, drawn at its centre")
     ax.grid(axis="y", color="0.9")
     ax.set_axisbelow(True)
     best, worst = int(np.argmax(finite)), int(np.argmin(finite))
     rows = "".join(
-        f"<tr><td>{i + 1}</td><td>{i * HOP_SECONDS:g}–{i * HOP_SECONDS + WINDOW_SECONDS:g} s</td>"
+        f"<tr><td>{i + 1}</td><td>{i * hop_seconds:g}–{i * hop_seconds + window_seconds:g} s</td>"
         f"<td>{_num(v)}</td></tr>" for i, v in enumerate(rewards)
     )
     return (
         _img(_png(fig), "Reward of each window")
         + f'<p>Mean over {len(values)} windows <b class="reward">{_num(mean)}</b>; best window '
-        f"{best + 1} ({best * HOP_SECONDS:g} s) {_num(values[best])}, worst window {worst + 1} "
-        f"({worst * HOP_SECONDS:g} s) {_num(values[worst])}.</p>"
+        f"{best + 1} ({best * hop_seconds:g} s) {_num(values[best])}, worst window {worst + 1} "
+        f"({worst * hop_seconds:g} s) {_num(values[worst])}.</p>"
         f"<details><summary>Reward of each window</summary><table class=\"log\"><thead><tr>"
         f"<th>window</th><th>span</th><th>reward</th></tr></thead><tbody>{rows}</tbody></table></details>"
     )

@@ -88,26 +88,3 @@ def write_sessions(
 
         written["stems"] = write_stems(render if render is not None else renderer.render(project), folder)
     return written
-
-
-def export_project(
-    project_path: str | os.PathLike,
-    out: str | os.PathLike,
-    *,
-    formats=FORMATS,
-    force: bool = False,
-    library=None,
-    name: str = "session",
-) -> dict[str, list[Path]]:
-    """``producer export``: every check first (formats, output folder, every sample), then the
-    files are written into a staged folder that replaces ``out`` only when complete. Returns
-    format -> paths (under ``out``)."""
-    from producer.api import open_project_for_output
-    from producer.output import staged_output
-
-    formats = parse_formats(formats) if isinstance(formats, str) else tuple(formats)
-    project, renderer = open_project_for_output(project_path, out, force=force, library=library)
-    with staged_output(out, force=force) as stage:
-        written = write_sessions(project, renderer, stage, formats, name=name)
-    out = Path(out)
-    return {k: [out / p.relative_to(stage) for p in v] for k, v in written.items()}

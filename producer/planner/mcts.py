@@ -211,8 +211,12 @@ class MCTS:
                     leaf_value = node.reward
                     break
                 room = self._width(node, node is root) - len(node.children)
+                # Never past the run's evaluation cap: --evaluations is a hard limit.
                 limit = int(min(self.cfg.batch, room if math.isfinite(room) else self.cfg.batch,
-                                max(1, quota_left)))
+                                max(1, quota_left), tracker.evals_left()))
+                if limit <= 0:
+                    leaf_value = node.reward
+                    break
                 new = self._expand(node, tracker, limit)
                 for child in new:
                     child.visits = 1
@@ -233,7 +237,9 @@ class MCTS:
         idle = iters = 0
         while True:
             used = tracker.evaluations - start_evals
-            if root.children and (used >= quota or tracker.elapsed - start_time >= seconds or tracker.exhausted()):
+            if tracker.exhausted():
+                return
+            if root.children and (used >= quota or tracker.elapsed - start_time >= seconds):
                 return
             if iters > 4 * quota + 100 or idle > 10:
                 return
@@ -278,7 +284,8 @@ class MCTS:
                     jobs_left = (rounds - r) * n_tracks - k
                     share = max(0, tracker.evals_left() - effects_budget) // max(1, jobs_left)
                     self._replan_track(k, tracker, share, label=f"round {r + 1} track {k}")
-            if effects_budget and tracker.best_state is not None and tracker.best_state.project.tracks:
+            if (effects_budget and not tracker.exhausted() and tracker.best_state is not None
+                    and tracker.best_state.project.tracks):
                 best = tracker.best_state
                 done = State(project=best.project, slots=tuple(Slot(finished=True) for _ in best.project.tracks))
                 root = Node(done, tracker.best_eval, None)
@@ -349,10 +356,11 @@ class MCTS:
 
     def _complete_greedily(self, root: Node, tracker: Tracker) -> Node:
         """Share spent mid-piece: finish every slot with the ranking's first insert or hold
-        (one evaluation each), so the output covers the whole target."""
+        (one evaluation each), so the output covers the whole target. The run's own budget is
+        never exceeded: once it is spent the best project seen so far stands."""
         problem = self.problem
         node = root
-        while not problem.space.is_terminal(node.state):
+        while not problem.space.is_terminal(node.state) and not tracker.exhausted():
             acts = ordered_actions(problem, node.state, node.evaluation)
             if not acts:
                 break

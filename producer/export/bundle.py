@@ -1,0 +1,59 @@
+"""A rendered project folder: what ``render``, ``recreate`` and ``match`` hand the user.
+
+``write_bundle`` renders a project and writes mix.wav, stems/, arrangement.mid, the DAW sessions
+(with the dry clips they reference) and project.json, whose samples from outside the shipped pack
+are copied beside it so the folder renders on its own.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+from producer.project import Project
+from producer.samples import Library
+
+
+def localise_samples(project: Project, renderer, folder: Path) -> Project:
+    """Copy clip samples that are not in the shipped pack (files beside the project, a user's
+    sample folder) into ``folder/samples/`` and point the clips at the copies, so the written
+    project.json renders from its own folder with nothing but the shipped pack."""
+    shipped = Library.default()
+    mapping: dict[str, str] = {}
+    tracks = []
+    for track in project.tracks:
+        clips = []
+        for clip in track.clips:
+            if clip.sample not in shipped or renderer.sample_for(clip).path != shipped.get(clip.sample).path:
+                if clip.sample not in mapping:
+                    src = renderer.sample_for(clip).path
+                    dest_dir = folder / "samples"
+                    dest_dir.mkdir(parents=True, exist_ok=True)
+                    name = src.name
+                    k = 1
+                    while (dest_dir / name).exists():
+                        name = f"{src.stem}_{k}{src.suffix}"
+                        k += 1
+                    shutil.copy2(src, dest_dir / name)
+                    mapping[clip.sample] = f"samples/{name}"
+                clip = replace(clip, sample=mapping[clip.sample])
+            clips.append(clip)
+        tracks.append(replace(track, clips=tuple(clips)))
+    return replace(project, tracks=tuple(tracks))
+
+
+def write_bundle(project: Project, renderer, folder: str | os.PathLike):
+    """Render ``project`` and write everything a user takes into a DAW into ``folder``:
+    mix.wav, stems/NN_<track>.wav, arrangement.mid, project.json, and the DAW sessions (Ardour,
+    DAWproject, REAPER) with the dry clips they reference. Returns the Render."""
+    from producer.export.sessions import FORMATS, write_sessions
+    from producer.export.stems import write_mix
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    render = renderer.render(project).trimmed()
+    write_mix(render, folder / "mix.wav")
+    write_sessions(project, renderer, folder, FORMATS, render=render)
+    localise_samples(project, renderer, folder).save(folder / "project.json")
+    return render

@@ -180,3 +180,100 @@ def embed(path: str | os.PathLike, *, model_name: str = "default", window: float
     from producer.timbre.embed import embed_file
 
     return embed_file(path, model_name=model_name, window=window, hop=hop, max_duration=max_duration)
+
+
+def timbre_corpus(soundfonts: list[str], out: str | os.PathLike, *, clips_per_class: int = 300, seed: int = 0,
+                  workers: int = 2, force: bool = False, log: Callable[[str], None] | None = None) -> int:
+    """``producer embeddings corpus``: render 3 s training clips from soundfonts into ``out``
+    (IRMAS layout plus manifest.csv). Returns the number of clips."""
+    from producer.errors import InputError
+    from producer.output import check_seed, staged_output
+    from producer.timbre.data import build_corpus
+
+    check_seed(seed)
+    if clips_per_class < 1:
+        raise InputError(f"--clips-per-class must be at least 1, given {clips_per_class}")
+    with staged_output(out, force=force) as stage:
+        return build_corpus(soundfonts, stage, clips_per_class=clips_per_class, seed=seed, workers=workers,
+                            log=log)
+
+
+def train_timbre(out: str | os.PathLike, *, irmas: str | None = None, corpus: str | None = None,
+                 arch: str = "fast", width: float = 1.0, epochs: int = 30, batch_size: int = 64, lr: float = 2e-3,
+                 seed: int = 0, max_minutes: float | None = None, threads: int | None = None,
+                 val_fraction: float = 0.1, supcon: float = 0.5, force: bool = False, command: str = "",
+                 log: Callable[[str], None] = print) -> dict:
+    """``producer embeddings train``: train the timbre CNN on IRMAS (``irmas``) or a rendered
+    corpus (``corpus``); write the weights to ``out`` (.pt) and the metrics beside it (.json).
+    Returns the metrics (with the IRMAS test figures when its testing part is there)."""
+    import platform
+    import time
+
+    import torch
+
+    from producer.errors import InputError
+    from producer.output import check_seed, staged_file
+    from producer.timbre import data
+    from producer.timbre.evaluate import evaluate_irmas
+    from producer.timbre.model import CLASSES, scaled_config
+    from producer.timbre.pretrained import load_model, save_weights
+    from producer.timbre.train import TrainSettings, train_on_clips
+
+    check_seed(seed)
+    if (irmas is None) == (corpus is None):
+        raise InputError("give exactly one of --irmas DIR or --corpus DIR")
+    if supcon < 0:
+        raise InputError(f"--supcon must be at least 0, given {supcon}")
+    if epochs < 1:
+        raise InputError(f"--epochs must be at least 1, given {epochs}")
+    out = Path(out)
+    with staged_file(out, force=force, suffix=".pt") as tmp_weights, \
+            staged_file(out.with_suffix(".json"), force=True) as tmp_metrics:
+        t0 = time.perf_counter()
+        if irmas:
+            train_clips, test_clips = data.find_irmas(irmas)
+            source = f"IRMAS at {irmas}"
+        else:
+            train_clips, test_clips = data.load_training(corpus), []
+            source = f"soundfont corpus at {corpus}"
+        log(f"{len(train_clips)} training clips, {len(test_clips)} testing excerpts ({source})")
+        settings = TrainSettings(arch=arch, config=scaled_config(arch, width), epochs=epochs, batch_size=batch_size,
+                                 lr=lr, seed=seed, max_minutes=max_minutes, threads=threads,
+                                 val_fraction=val_fraction, supcon=supcon)
+        net, hist = train_on_clips(train_clips, settings, log=log)
+        meta = {"source": source, "n_clips": len(train_clips), "command": command, "torch": str(torch.__version__),
+                "threads": torch.get_num_threads(), "machine": platform.machine(), "history": hist}
+        save_weights(tmp_weights, net, arch=arch, config=settings.config, classes=CLASSES, meta=meta, half=True)
+        metrics = {"weights": str(out), "arch": arch, "source": source, "n_train_clips": len(train_clips),
+                   "best_epoch": hist["best_epoch"], "val_accuracy": hist["val_acc"][hist["best_epoch"] - 1],
+                   "train_seconds": hist["train_seconds"], "feature_seconds": hist["feature_seconds"]}
+        if test_clips:
+            metrics["irmas_test"] = evaluate_irmas(load_model(str(tmp_weights)), test_clips, log=log)
+        metrics["total_seconds"] = round(time.perf_counter() - t0, 1)
+        tmp_metrics.write_text(json.dumps(metrics, indent=2) + "\n")
+    return metrics
+
+
+def evaluate_timbre(soundfont: str, out: str | os.PathLike, *, clips: int = 440, model_name: str = "default",
+                    seed: int = 2024, force: bool = False) -> tuple[dict, Path]:
+    """``producer embeddings eval``: accuracy, per-class figures and retrieval on fresh clips
+    rendered from ``soundfont``; writes confusion.png and metrics.json into ``out``.
+    Returns (metrics, folder written)."""
+    from producer.errors import InputError
+    from producer.output import check_output_dir, check_seed, staged_output
+    from producer.timbre.evaluate import evaluate_clips, render_eval_clips
+    from producer.timbre.pretrained import load_model
+
+    check_seed(seed)
+    if clips < 11:
+        raise InputError(f"--clips must be at least 11 (one per class), given {clips}")
+    check_output_dir(out, force=force)  # a file in the way fails now, not after the rendering
+    model = load_model(model_name)
+    ys, labels = render_eval_clips(soundfont, clips, seed=seed)
+    with staged_output(out, force=force) as stage:
+        res = evaluate_clips(model, ys, labels, png=stage / "confusion.png",
+                             title=f"{model.name} on {Path(soundfont).name}")
+        res["soundfont"] = str(soundfont)
+        res["seed"] = seed
+        (stage / "metrics.json").write_text(json.dumps(res, indent=2) + "\n")
+    return res, stage.final

@@ -171,3 +171,30 @@ def staged_output(out: str | os.PathLike, *, force: bool = False,
         shutil.rmtree(stage, ignore_errors=True)
         raise
     stage.final = out if final == Path(os.path.abspath(out)) else Path(out).with_name(final.name)
+
+
+@contextlib.contextmanager
+def staged_file(path: str | os.PathLike, *, force: bool = False, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it replaces ``path`` in one rename.
+
+    Raises OutputError before any work when ``path`` has the wrong suffix, is a folder, or exists
+    without ``force``. On any exception the temporary file is removed and ``path`` is untouched.
+    """
+    path = Path(path)
+    if suffix is not None and path.suffix != suffix:
+        raise OutputError(f"--out must name a {suffix} file, given {path}")
+    if path.is_dir():
+        raise OutputError(f"--out {path} is a folder, not a file")
+    if path.exists() and not force:
+        raise OutputError(f"--out {path} exists (use --force to replace it)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"--out {path}: cannot create its folder ({exc.strerror})") from None
+    tmp = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")  # loaders read the suffix
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -58,117 +58,48 @@ def _log(msg: str) -> None:
 def run_corpus(args) -> int:
     import time
 
-    from producer.errors import InputError
-    from producer.output import staged_output
-    from producer.timbre.data import build_corpus
+    from producer import api
 
-    if args.clips_per_class < 1:
-        raise InputError(f"--clips-per-class must be at least 1, given {args.clips_per_class}")
     t0 = time.perf_counter()
-    with staged_output(args.out, force=args.force) as stage:
-        n = build_corpus(args.soundfont, stage, clips_per_class=args.clips_per_class, seed=args.seed,
-                         workers=args.workers, log=_log)
+    n = api.timbre_corpus(args.soundfont, args.out, clips_per_class=args.clips_per_class, seed=args.seed,
+                          workers=args.workers, force=args.force, log=_log)
     print(f"wrote {n} clips to {args.out} in {time.perf_counter() - t0:.0f} s")
     return 0
 
 
-def _scaled(arch: str, width: float) -> dict:
-    if width == 1.0:
-        return {}
-    base = {"han": ((32, 64, 128, 256), 1024), "fast": ((24, 32, 64, 128), 256)}[arch]
-    return {"widths": [max(2, int(round(w * width))) for w in base[0]], "dense": max(4, int(round(base[1] * width)))}
-
-
 def run_train(args) -> int:
     import json
-    import os
-    import platform
-    import time
-    from pathlib import Path
 
-    import torch
+    from producer import api
 
-    from producer.errors import InputError, OutputError
-    from producer.timbre import data
-    from producer.timbre.evaluate import evaluate_irmas
-    from producer.timbre.model import CLASSES
-    from producer.timbre.pretrained import load_model, save_weights
-    from producer.timbre.train import TrainSettings, train_on_clips
-
-    out = Path(args.out)
-    if out.suffix != ".pt":
-        raise OutputError(f"--out must name a .pt file, given {out}")
-    if out.exists() and not args.force:
-        raise OutputError(f"--out {out} exists (use --force to replace it)")
-    if args.supcon < 0:
-        raise InputError(f"--supcon must be at least 0, given {args.supcon}")
-    if args.epochs < 1:
-        raise InputError(f"--epochs must be at least 1, given {args.epochs}")
-    t0 = time.perf_counter()
-    if args.irmas:
-        train_clips, test_clips = data.find_irmas(args.irmas)
-        source = f"IRMAS at {args.irmas}"
-    else:
-        train_clips, test_clips = data.load_training(args.corpus), []
-        source = f"soundfont corpus at {args.corpus}"
-    _log(f"{len(train_clips)} training clips, {len(test_clips)} testing excerpts ({source})")
-    settings = TrainSettings(arch=args.arch, config=_scaled(args.arch, args.width), epochs=args.epochs,
-                             batch_size=args.batch_size, lr=args.lr, seed=args.seed, max_minutes=args.max_minutes,
-                             threads=args.threads, val_fraction=args.val_fraction, supcon=args.supcon)
-    net, hist = train_on_clips(train_clips, settings, log=_log)
-    meta = {"source": source, "n_clips": len(train_clips), "command": "producer " + " ".join(sys.argv[1:]),
-            "torch": str(torch.__version__), "threads": torch.get_num_threads(), "machine": platform.machine(),
-            "history": hist}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.partial")
-    save_weights(tmp, net, arch=args.arch, config=settings.config, classes=CLASSES, meta=meta, half=True)
-    os.replace(tmp, out)
-    metrics = {"weights": str(out), "arch": args.arch, "source": source, "n_train_clips": len(train_clips),
-               "best_epoch": hist["best_epoch"], "val_accuracy": hist["val_acc"][hist["best_epoch"] - 1],
-               "train_seconds": hist["train_seconds"], "feature_seconds": hist["feature_seconds"]}
-    if test_clips:
-        model = load_model(str(out))
-        metrics["irmas_test"] = evaluate_irmas(model, test_clips, log=_log)
-    metrics["total_seconds"] = round(time.perf_counter() - t0, 1)
-    out.with_suffix(".json").write_text(json.dumps(metrics, indent=2) + "\n")
+    metrics = api.train_timbre(
+        args.out, irmas=args.irmas, corpus=args.corpus, arch=args.arch, width=args.width, epochs=args.epochs,
+        batch_size=args.batch_size, lr=args.lr, seed=args.seed, max_minutes=args.max_minutes,
+        threads=args.threads, val_fraction=args.val_fraction, supcon=args.supcon, force=args.force,
+        command="producer " + " ".join(sys.argv[1:]), log=_log)
     if args.json:
         print(json.dumps(metrics, indent=2))
-    else:
-        print(f"wrote {out}: best epoch {metrics['best_epoch']}, validation accuracy {metrics['val_accuracy']:.3f}, "
-              f"{metrics['total_seconds'] / 60:.1f} min")
-        if test_clips:
-            r = metrics["irmas_test"]
-            print(f"IRMAS test ({r['n_excerpts']} excerpts, threshold {r['threshold']}): "
-                  f"micro F1 {r['micro_f1']:.3f}, macro F1 {r['macro_f1']:.3f}")
+        return 0
+    print(f"wrote {args.out}: best epoch {metrics['best_epoch']}, validation accuracy "
+          f"{metrics['val_accuracy']:.3f}, {metrics['total_seconds'] / 60:.1f} min")
+    if "irmas_test" in metrics:
+        r = metrics["irmas_test"]
+        print(f"IRMAS test ({r['n_excerpts']} excerpts, threshold {r['threshold']}): "
+              f"micro F1 {r['micro_f1']:.3f}, macro F1 {r['macro_f1']:.3f}")
     return 0
 
 
 def run_eval(args) -> int:
     import json
-    from pathlib import Path
 
-    from producer.errors import InputError
-    from producer.timbre.evaluate import evaluate_clips, render_eval_clips
-    from producer.timbre.pretrained import load_model
+    from producer import api
 
-    from producer.output import check_output_dir, staged_output
-
-    if args.clips < 11:
-        raise InputError(f"--clips must be at least 11 (one per class), given {args.clips}")
-    check_output_dir(args.out, force=args.force)  # a file in the way fails now, not after the rendering
-    model = load_model(args.model)
-    ys, labels = render_eval_clips(args.soundfont, args.clips, seed=args.seed)
-    with staged_output(args.out, force=args.force) as stage:
-        res = evaluate_clips(model, ys, labels, png=stage / "confusion.png",
-                             title=f"{model.name} on {Path(args.soundfont).name}")
-        res["soundfont"] = str(args.soundfont)
-        res["seed"] = args.seed
-        (stage / "metrics.json").write_text(json.dumps(res, indent=2) + "\n")
-    out = stage.final
+    res, out = api.evaluate_timbre(args.soundfont, args.out, clips=args.clips, model_name=args.model,
+                                   seed=args.seed, force=args.force)
     if args.json:
         print(json.dumps(res, indent=2))
         return 0
-    print(f"{model.name} ({model.arch}) on {args.soundfont}, {res['n_clips']} clips")
+    print(f"{res['n_clips']} clips of {args.soundfont}")
     print(f"top-1 accuracy {res['accuracy']:.3f}   retrieval precision@10 {res['precision_at_10']:.3f}")
     print("class  precision  recall")
     for c, v in res["per_class"].items():

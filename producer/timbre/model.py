@@ -120,6 +120,18 @@ class FastCNN(_TimbreNet):
 ARCHS = {"han": HanCNN, "fast": FastCNN}
 
 
+def scaled_config(arch: str, width: float) -> dict:
+    """Constructor keywords for ``arch`` with every layer's width scaled by ``width`` (tiny models
+    for tests); {} at full width. The full widths are the constructors' own defaults."""
+    if width == 1.0:
+        return {}
+    import inspect
+
+    params = inspect.signature(ARCHS[arch].__init__).parameters
+    widths, dense = params["widths"].default, params["dense"].default
+    return {"widths": [max(2, int(round(w * width))) for w in widths], "dense": max(4, int(round(dense * width)))}
+
+
 def build_net(arch: str, config: dict | None = None) -> _TimbreNet:
     """A fresh network by architecture name ('han' or 'fast') and constructor keywords."""
     if arch not in ARCHS:

@@ -64,7 +64,10 @@ def test_same_seed_same_files(files, tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     assert _run(files, a, "--seed", "5") == 0
     assert _run(files, b, "--seed", "5") == 0
-    for name in ("project.json", "search_log.jsonl", "recreate.json", "mix.wav", "arrangement.mid"):
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert {"project.json", "search_log.jsonl", "recreate.json", "mix.wav", "report.html",
+            "session.dawproject"} <= {str(p) for p in files}
+    for name in files:  # every file, the report and the sessions included
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
 
 

@@ -349,28 +349,25 @@ def _rewards_block(rewards: list[float], span: float, window_seconds: float, hop
 
 
 def _history_block(history: list[tuple[float, int, float]]) -> str:
+    # Drawn against evaluations only: wall time differs from run to run, and the same seed and
+    # budget must give the same page.
     if not history:
         return '<p class="empty">No search history was recorded.</p>'
     fig = _figure(3.0)
-    gs = fig.add_gridspec(1, 2, left=TIME_LEFT, right=TIME_RIGHT, bottom=0.18, top=0.9, wspace=0.18)
-    t = np.array([h[0] for h in history])
+    ax = fig.add_axes((TIME_LEFT, 0.18, TIME_RIGHT - TIME_LEFT, 0.72))
     e = np.array([h[1] for h in history])
     b = np.array([h[2] for h in history])
-    for i, (x, label) in enumerate(((t, "elapsed time (s)"), (e, "evaluations"))):
-        ax = fig.add_subplot(gs[0, i])
-        ax.step(x, b, where="post", color=RENDER_COLOUR, linewidth=1.6)
-        if len(history) <= 200:
-            ax.plot(x, b, "o", color=RENDER_COLOUR, markersize=2.5)
-        ax.set_xlabel(label)
-        if i == 0:
-            ax.set_ylabel("best reward")
-        ax.grid(color="0.9")
-        ax.set_xlim(left=0)
+    ax.step(e, b, where="post", color=RENDER_COLOUR, linewidth=1.6)
+    if len(history) <= 200:
+        ax.plot(e, b, "o", color=RENDER_COLOUR, markersize=2.5)
+    ax.set_xlabel("evaluations")
+    ax.set_ylabel("best reward")
+    ax.grid(color="0.9")
+    ax.set_xlim(left=0)
     last = history[-1]
-    rate = f", {last[1] / last[0]:.1f} evaluations/s" if last[0] > 0 else ""
-    return (_img(_png(fig), "Best reward against time and evaluations")
-            + f'<p>Best reward <b class="reward">{_num(last[2])}</b> after {last[1]} evaluations in '
-            f"{last[0]:.1f} s{rate}; {len(history)} improvements recorded.</p>")
+    return (_img(_png(fig), "Best reward against evaluations")
+            + f'<p>Best reward <b class="reward">{_num(last[2])}</b> after {last[1]} evaluations; '
+            f"{len(history)} improvements recorded.</p>")
 
 
 # --- arrangement ---------------------------------------------------------------------------------
@@ -581,7 +578,7 @@ def _summary(target_seconds, target_sr, render_seconds, render_sr, project, rewa
         ("Target", f"{target_seconds:.2f} s at {target_sr} Hz"),
         ("Recreation", f"{render_seconds:.2f} s at {render_sr} Hz"),
         ("Arrangement", f"{len(project.tracks)} tracks, {clips} clips"),
-        ("Search", f"{history[-1][1]} evaluations in {history[-1][0]:.1f} s" if history else "—"),
+        ("Search", f"{history[-1][1]} evaluations" if history else "—"),
     ]
     cells = "".join(f'<div class="stat"><div class="k">{_esc(k)}</div><div class="v">{_esc(v)}</div></div>'
                     for k, v in items)

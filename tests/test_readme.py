@@ -25,3 +25,17 @@ def test_readme_example_inputs_exist():
     readme = (ROOT / "README.md").read_text()
     for path in re.findall(r"\b(examples/[\w./-]+\.(?:wav|json))", readme):
         assert (ROOT / path).is_file(), f"README names {path}, which is not in the repository"
+
+
+def test_readme_project_example_is_a_valid_project_of_the_shipped_pack():
+    import json
+
+    from producer.project import Project
+    from producer.samples import Library
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## The project model", 1)[1]
+    text = re.search(r"```json\n(.*?)```", section, re.S).group(1)
+    project = Project.from_dict(json.loads(text))
+    pack = Library.default()
+    assert all(c.sample in pack for t in project.tracks for c in t.clips)

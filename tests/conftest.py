@@ -56,3 +56,22 @@ def tiny_library(tiny_library_dir):
     from producer.samples import Library
 
     return Library.from_manifest(tiny_library_dir)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _temp_files_stay_in_the_test_folder(tmp_path_factory):
+    """Libraries that write to the system temp folder (stable-baselines3's logger, tempfile users)
+    write into this run's own temporary folder instead."""
+    import os
+    import tempfile
+
+    scratch = tmp_path_factory.mktemp("system-temp")
+    old_env, old_dir = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"] = str(scratch)
+    tempfile.tempdir = str(scratch)
+    yield scratch
+    tempfile.tempdir = old_dir
+    if old_env is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = old_env

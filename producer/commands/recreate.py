@@ -64,6 +64,8 @@ def run(args) -> int:
     if progress is not None and sys.stderr.isatty():
         sys.stderr.write("\n")
     note = " (interrupted: best project so far)" if summary.interrupted else ""
+    if summary.evaluations == 0:
+        note = " (the budget was spent on the analysis before the search began: raise --budget)"
     print(f"recreated with reward {summary.reward:.4f}{note}: {summary.tracks} tracks, {summary.clips} clips, "
           f"{summary.tempo:g} BPM, {summary.evaluations} evaluations in {summary.seconds:.1f} s -> {summary.out}/")
     return 0

@@ -33,7 +33,7 @@ from producer.planner.metrics import all_metrics, note_f1  # noqa: E402
 from producer.planner.mcts import ordered_actions  # noqa: E402
 from producer.planner.problem import build_problem  # noqa: E402
 from producer.planner.recreate import single_thread  # noqa: E402
-from producer.planner.state import Insert  # noqa: E402
+from producer.planner.actions import Insert  # noqa: E402
 from producer.planner.synthetic import random_arrangement  # noqa: E402
 from producer.planner.target import analyze, to_planner_rate  # noqa: E402
 from producer.render.engine import Renderer  # noqa: E402

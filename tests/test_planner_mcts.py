@@ -9,7 +9,7 @@ from producer.planner import features as F
 from producer.planner.baselines import run_strategy
 from producer.planner.mcts import MCTS, ordered_actions, run_mcts
 from producer.planner.problem import build_problem
-from producer.planner.state import AddEffect, Finish, Hold, Insert, Rest, SetParam, Stop
+from producer.planner.actions import AddEffect, Finish, Hold, Insert, Rest, SetParam, Stop
 from producer.planner.synthetic import random_arrangement, write_synthetic_library
 from producer.planner.target import to_planner_rate
 from producer.render.engine import Renderer

@@ -16,7 +16,7 @@ import numpy as np
 
 from producer.planner.mcts import ordered_actions
 from producer.planner.problem import Problem, Progress, SearchResult, Tracker, remaining_decisions
-from producer.planner.state import Finish
+from producer.planner.actions import Finish
 
 
 def _note_phase_over(problem: Problem, state) -> bool:

@@ -59,7 +59,7 @@ from producer.constants import CLIP_GAIN_MAX_DB, CLIP_GAIN_MIN_DB
 from producer.planner import features as F
 from producer.planner.evaluate import Evaluation
 from producer.planner.problem import Problem, Progress, SearchResult, Tracker, remaining_decisions
-from producer.planner.state import Action, Finish, Hold, Insert, Rest, Slot, State, Stop
+from producer.planner.actions import Action, Finish, Hold, Insert, Rest, Slot, State, Stop
 
 
 class Node:

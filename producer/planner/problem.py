@@ -16,7 +16,9 @@ from producer.config import PlannerConfig
 from producer.planner.evaluate import Evaluation, Evaluator
 from producer.planner.prior import NotePrior, build_prior
 from producer.planner.reward import RewardModel
-from producer.planner.state import ActionSpace, Catalogue, State
+from producer.planner.actions import State
+from producer.planner.catalogue import Catalogue
+from producer.planner.state import ActionSpace
 from producer.planner.target import Target, analyze, detect_onsets
 from producer.project import Project
 from producer.render.engine import Renderer
@@ -54,7 +56,7 @@ def build_problem(y: np.ndarray, library, model, config: PlannerConfig, *, rende
             onsets, tempo = detect_onsets(y, delta=CANDIDATE_DELTA)
         target = analyze(y, model, window_seconds=config.analysis.window_seconds,
                          hop_seconds=config.analysis.hop_seconds, onsets=onsets, tempo=tempo)
-    catalogue = catalogue or Catalogue(library, renderer, model)
+    catalogue = catalogue or Catalogue.build(library, renderer, model)
     prior = build_prior(target, catalogue)
     if detected:
         keep = prior.onsets_with_notes()

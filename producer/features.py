@@ -1,4 +1,5 @@
-"""Spectral features for the timbre CNN and the planner: log-mel and chroma, batched.
+"""Spectral features for the timbre CNN: log-mel, batched (the planner frames its own chroma and mel in
+producer.planner.features).
 
 numpy in, numpy out; options are keyword-only. Every function takes mono audio at
 ``sr`` Hz as ``y`` [shape=(n,)] or [shape=(..., n)] (any leading batch shape) and returns
@@ -21,7 +22,6 @@ SR = 22050
 N_FFT = 2048
 HOP_LENGTH = 512
 N_MELS = 128
-N_CHROMA = 12
 # -100 dB floor: with peak-normalised input no musical content sits below it, and a fixed
 # absolute floor (not relative to each example's maximum) keeps level differences visible.
 AMIN = 1e-10
@@ -62,12 +62,6 @@ def _mel_basis(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None
 
 
 @functools.lru_cache(maxsize=8)
-def _chroma_basis(sr: int, n_fft: int, n_chroma: int) -> np.ndarray:
-    import librosa
-
-    return librosa.filters.chroma(sr=sr, n_fft=n_fft, n_chroma=n_chroma).astype(np.float32)
-
-
 def _power_spec_torch(y2d, n_fft: int, hop_length: int):
     """y2d: torch float32 [shape=(b, n)] -> power spectrogram [shape=(b, 1 + n_fft // 2, frames)].
 
@@ -143,36 +137,5 @@ def logmel(
     with torch.inference_mode():
         out = logmel_torch(flat, sr=sr, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels,
                            fmin=fmin, fmax=fmax, normalize=normalize)
-    out = out.numpy().astype(np.float32, copy=False)
-    return out.reshape(*lead, out.shape[-2], out.shape[-1])
-
-
-def chroma(
-    y: np.ndarray,
-    *,
-    sr: int = SR,
-    n_fft: int = N_FFT,
-    hop_length: int = HOP_LENGTH,
-    n_chroma: int = N_CHROMA,
-) -> np.ndarray:
-    """Chromagram from the power STFT, each frame scaled so its largest bin is 1, batched.
-
-    y : np.ndarray [shape=(..., n)] mono audio at ``sr`` Hz.
-    Returns float32 [shape=(..., n_chroma, 1 + n // hop_length)], values in [0, 1], bin 0 = C.
-    Matches ``librosa.feature.chroma_stft(y=y, sr=sr, n_fft=n_fft, hop_length=hop_length,
-    tuning=0.0)``; silent frames are all zero.
-    """
-    import torch
-
-    y = _check_y(y, sr, n_fft)
-    lead = y.shape[:-1]
-    flat = torch.from_numpy(np.ascontiguousarray(y.reshape(-1, y.shape[-1])))
-    with torch.inference_mode():
-        power = _power_spec_torch(flat, n_fft, hop_length)
-        basis = torch.from_numpy(_chroma_basis(int(sr), int(n_fft), int(n_chroma)))
-        raw = torch.matmul(basis, power)
-        peak = raw.amax(dim=-2, keepdim=True)
-        # librosa's tiny-threshold: frames with no energy are left at zero instead of blowing up.
-        out = torch.where(peak > np.finfo(np.float32).tiny, raw / peak.clamp_min(1e-30), torch.zeros_like(raw))
     out = out.numpy().astype(np.float32, copy=False)
     return out.reshape(*lead, out.shape[-2], out.shape[-1])

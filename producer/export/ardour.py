@@ -25,6 +25,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+from producer.audio import db_to_gain
 from producer.export.clips import ClipSet
 from producer.project import Effect, Project, Track
 
@@ -237,7 +238,7 @@ def _split_gain(gain_db: float, correction: float) -> tuple[float, float]:
     """Track gain (dB) and pan correction (linear) -> (trim, fader) linear gains."""
     total_db = gain_db + 20.0 * math.log10(correction)
     trim_db = _clamp(total_db - FADER_MAX_DB, 0.0, TRIM_MAX_DB) if total_db > FADER_MAX_DB else 0.0
-    return 10.0 ** (trim_db / 20.0), 10.0 ** ((total_db - trim_db) / 20.0)
+    return db_to_gain(trim_db), db_to_gain(total_db - trim_db)
 
 
 def session_xml(project: Project, clips: ClipSet, name: str, *, plugins_active: bool = True) -> tuple[bytes, list[str]]:

@@ -23,6 +23,7 @@ import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
 
+from producer.audio import db_to_gain
 from producer import __version__
 from producer.constants import DRUM_CHANNEL
 from producer.export.clips import ClipSet
@@ -140,7 +141,7 @@ def project_xml(project: Project, clips: ClipSet, audio_dir: str = "audio") -> b
     for track in project.tracks:
         audio_track = _el(structure, "Track", id=ids(), name=track.name, contentType="audio", loaded=True)
         _channel(audio_track, ids, role="regular", destination=master_channel.get("id"),
-                 volume=10.0 ** (track.gain_db / 20.0), pan=track.pan, effects=track.effects)
+                 volume=db_to_gain(track.gain_db), pan=track.pan, effects=track.effects)
         note_track = _el(structure, "Track", id=ids(), name=f"{track.name} notes", contentType="notes", loaded=True,
                          comment=f"the notes of {track.name} ({track.instrument}); muted: assign an instrument")
         _channel(note_track, ids, role="regular", destination=master_channel.get("id"), volume=1.0, pan=track.pan,

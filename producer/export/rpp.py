@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from producer.audio import db_to_gain
 from producer.export.clips import ClipSet
 from producer.project import Effect, Project
 
@@ -72,7 +73,7 @@ def rpp_text(project: Project, clips: ClipSet, clip_dir: str = "clips") -> str:
         f"  LENGTH {_num(clips.end_frame / sr)}" if clips.end_frame else "  LENGTH 0",
     ]
     for ti, (track, placed) in enumerate(zip(project.tracks, clips.tracks)):
-        vol = 10.0 ** (track.gain_db / 20.0)
+        vol = db_to_gain(track.gain_db)
         lines += [
             f"  <TRACK {_guid(ti)}",
             f"    NAME {_q(track.name)}",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from producer.audio import db_to_gain
 from producer.errors import InputError
 from producer.planner import features as F
 
@@ -82,7 +83,7 @@ def load_target(path: str | os.PathLike, *, max_duration: float = MAX_DURATION,
         raise InputError(f"{path}: audio is {duration:.2f} s long, shorter than one reward window "
                          f"({window_seconds:g} s)")
     peak = float(np.max(np.abs(y)))
-    if peak <= 10 ** (SILENCE_PEAK_DBFS / 20):
+    if peak <= db_to_gain(SILENCE_PEAK_DBFS):
         peak_db = 20 * np.log10(peak) if peak > 0 else -np.inf
         raise InputError(f"{path}: audio is silent (peak {peak_db:.1f} dBFS, below {SILENCE_PEAK_DBFS:g} dBFS)")
     return y, sr

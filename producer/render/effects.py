@@ -6,6 +6,7 @@ processor. Either way, one engine renders the chain.
 """
 from __future__ import annotations
 
+from producer.audio import db_to_gain
 from producer.effects import EFFECTS
 
 
@@ -44,7 +45,7 @@ def make_processor(engine, name: str, kind: str, params: dict[str, float]):
     if kind in ("low_shelf", "high_shelf"):
         # The built-in shelf takes a linear gain factor.
         return engine.make_filter_processor(
-            name, _FILTER_MODES[kind], p["freq_hz"], p["q"], 10.0 ** (p["gain_db"] / 20.0)
+            name, _FILTER_MODES[kind], p["freq_hz"], p["q"], db_to_gain(p["gain_db"])
         )
     if kind == "compressor":
         return engine.make_compressor_processor(

@@ -73,7 +73,7 @@ class Render:
     def trimmed(self, *, threshold_db: float = -90.0, margin: float = 0.05) -> "Render":
         """The same render cut after the last sample any stem plays above ``threshold_db`` (plus
         ``margin`` s): tail estimates are generous, and exports should not end in seconds of silence."""
-        threshold = 10.0 ** (threshold_db / 20.0)
+        threshold = db_to_gain(threshold_db)
         last = 0
         for stem in self._raw_stems:
             loud = np.flatnonzero(np.max(np.abs(stem), axis=0) > threshold)

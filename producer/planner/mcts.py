@@ -153,7 +153,6 @@ class MCTS:
         self.problem = problem
         self.cfg = problem.config.search
         self.rng = np.random.default_rng(seed)
-        self._notes_only = False  # True while _plan runs (see _iterate)
 
     # --- tree operations ----------------------------------------------------------------------
     def _width(self, node: Node, is_root: bool) -> float:
@@ -191,14 +190,15 @@ class MCTS:
         best = np.flatnonzero(u >= u.max() - 1e-12)
         return kids[int(best[0] if len(best) == 1 else self.rng.choice(best))]
 
-    def _iterate(self, root: Node, tracker: Tracker, quota_left: int) -> int:
-        """One selection-widening-backup pass; returns the number of children added."""
+    def _iterate(self, root: Node, tracker: Tracker, quota_left: int, *, notes_only: bool) -> int:
+        """One selection-widening-backup pass; returns the number of children added. With
+        ``notes_only`` (the note phase), a state whose tracks are all finished is a leaf."""
         path = [root]
         node = root
         new: list[Node] = []
         space = self.problem.space
         while True:
-            if space.is_terminal(node.state) or (self._notes_only and node.state.acting_slot() is None):
+            if space.is_terminal(node.state) or (notes_only and node.state.acting_slot() is None):
                 # (While notes are planned, a state whose tracks are all finished is a leaf: its
                 # effect chains are searched once, on the best project, in the effect phase.)
                 leaf_value = node.reward
@@ -230,7 +230,7 @@ class MCTS:
         return len(new)
 
     # --- the decision loop --------------------------------------------------------------------
-    def _search(self, root: Node, tracker: Tracker, quota: int, seconds: float) -> None:
+    def _search(self, root: Node, tracker: Tracker, quota: int, seconds: float, *, notes_only: bool) -> None:
         """Iterate below ``root`` until ``quota`` evaluations or ``seconds`` are spent (at least
         one expansion), or nothing is left to expand."""
         start_evals, start_time = tracker.evaluations, tracker.elapsed
@@ -243,7 +243,7 @@ class MCTS:
                 return
             if iters > 4 * quota + 100 or idle > 10:
                 return
-            n_new = self._iterate(root, tracker, max(1, quota - used))
+            n_new = self._iterate(root, tracker, max(1, quota - used), notes_only=notes_only)
             iters += 1
             idle = idle + 1 if n_new == 0 else 0
 
@@ -289,9 +289,8 @@ class MCTS:
                 best = tracker.best_state
                 done = State(project=best.project, slots=tuple(Slot(finished=True) for _ in best.project.tracks))
                 root = Node(done, tracker.best_eval, None)
-                self._notes_only = False
                 self._search(root, tracker, max(1, min(effects_budget, tracker.evals_left())),
-                             max(0.0, tracker.seconds_left()))
+                             max(0.0, tracker.seconds_left()), notes_only=False)
         except KeyboardInterrupt:
             interrupted = True
         return tracker.result(self.name, interrupted=interrupted)
@@ -336,14 +335,13 @@ class MCTS:
         cuts by time."""
         problem = self.problem
         start_evals = tracker.evaluations
-        self._notes_only = True
         while root.state.acting_slot() is not None:
             evals_left = evaluations - (tracker.evaluations - start_evals)
             if evals_left <= 0 or tracker.exhausted():
                 self._complete_greedily(root, tracker)
                 return
             left = max(1, remaining_decisions(problem, root.state))
-            self._search(root, tracker, max(self.cfg.batch, evals_left // left), math.inf)
+            self._search(root, tracker, max(self.cfg.batch, evals_left // left), math.inf, notes_only=True)
             if not root.children:
                 return
             best = max(root.children, key=lambda c: (c.value, c.reward))

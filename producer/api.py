@@ -277,3 +277,130 @@ def evaluate_timbre(soundfont: str, out: str | os.PathLike, *, clips: int = 440,
         res["seed"] = seed
         (stage / "metrics.json").write_text(json.dumps(res, indent=2) + "\n")
     return res, stage.final
+
+
+@dataclass(frozen=True)
+class TuneSummary:
+    url: str
+    session: Path  # the session folder (answers, versions, audio): pass it to --resume
+    knobs: int  # parameters tuned
+    answers: int
+    favourite: str  # version id
+    saved: list[str]  # folders "save" wrote
+
+
+def tune(
+    project_path: str | os.PathLike | None,
+    out: str | os.PathLike | None,
+    *,
+    resume: str | os.PathLike | None = None,
+    session: str | os.PathLike | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    budget: int | None = None,
+    params: str | None = None,
+    seconds: float = 10.0,
+    seed: int = 0,
+    force: bool = False,
+    samples: str | os.PathLike | None = None,
+    on_ready: Callable[[object], None] | None = None,
+) -> TuneSummary:
+    """``producer tune``: a listening session in a local web page that learns which setting of
+    the project's effect parameters and track gains the listener prefers.
+
+    Everything is checked, and the port bound, before the session folder is written. The
+    session folder (``session``, by default ``OUT.tune-session`` beside ``out``) keeps every
+    answer as it is given; ``resume`` names one to continue (its project, knobs and passage;
+    ``budget`` may grow). Serves until Ctrl-C or ``server.stop()``; ``on_ready(server)`` is
+    called once the first pair is playable (``server.url``). Renders run on the calling thread. The page's "save" writes the
+    favourite as a project folder into ``out`` (staged, as every output).
+    """
+    from producer.errors import InputError
+    from producer.export.bundle import write_bundle
+    from producer.output import check_seed, staged_output
+    from producer.tune.params import select_knobs
+    from producer.tune.server import make_server
+    from producer.tune.session import Settings, TuneSession, read_settings
+
+    check_seed(seed)
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or not 1 <= budget <= 1000):
+        raise InputError(f"--budget {budget!r}: expected an integer 1-1000")
+    if not 1.0 <= seconds <= 120.0:
+        raise InputError(f"--seconds {seconds!r}: expected 1-120 (the passage played to compare)")
+    if resume is not None:
+        folder = Path(resume)
+        stored = read_settings(folder)
+        if project_path is not None and Path(project_path).resolve() != Path(stored.project_file).resolve():
+            raise InputError(f"--resume {folder}: the session tunes {stored.project_file}, not {project_path}")
+        if params is not None:
+            raise InputError("--params: a resumed session keeps the parameters it started with")
+        project_path = stored.project_file
+        out = out if out is not None else stored.out
+        settings = Settings(stored.project_file, stored.knobs, stored.seconds, stored.seed,
+                            budget if budget is not None else stored.budget, str(Path(out).resolve()))
+    else:
+        if project_path is None:
+            raise InputError("name a PROJECT.json to tune (or --resume a session folder)")
+        if out is None:
+            raise InputError("--out: name the folder the favourite is saved into")
+        folder = Path(session) if session is not None else Path(f"{os.fspath(out).rstrip('/')}.tune-session")
+        if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+            raise InputError(f"session folder {folder} exists: continue it with --resume {folder}, or remove it")
+    folder_real = Path(os.path.realpath(folder))
+    out_real = Path(os.path.realpath(out))
+    if folder_real == out_real or out_real in folder_real.parents or folder_real in out_real.parents:
+        raise InputError(f"session folder {folder} and --out {out} must be separate folders")
+    # A folder this session saved before may be replaced by its next save without --force.
+    ours = _tune_saved_here(out, folder)
+    project, renderer = _open_project(project_path, out, force=force or ours, samples=samples, inputs=(folder,))
+    if resume is None:
+        knobs = select_knobs(project, params)
+        settings = Settings(str(Path(project_path).resolve()), tuple(k.name for k in knobs), float(seconds),
+                            seed, budget if budget is not None else 30, str(out_real))
+
+    saved_once = [ours]
+
+    def render_passage(version):
+        result = renderer.render(version)
+        return result.mix, result.sr
+
+    def save(favourite, info):
+        with staged_output(out, force=force or saved_once[0], inputs=(project_path, folder)) as stage:
+            write_bundle(favourite, renderer, stage)
+            (stage / "tune.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+        saved_once[0] = True
+        return stage.final
+
+    server = make_server(None, host=host, port=port)  # a taken port fails before anything is written
+    try:
+        # DawDreamer renders on one thread only: the request threads hand it this one.
+        hooks = {"render": lambda version: server.call(render_passage, version),
+                 "save": lambda favourite, info: server.call(save, favourite, info)}
+        if resume is not None:
+            server.session = TuneSession.resume(folder, settings, **hooks)
+            (folder / "session.json").write_text(json.dumps(settings.to_dict(), indent=2) + "\n")
+        else:
+            server.session = TuneSession.create(folder, project, knobs, settings, **hooks)
+        if on_ready is not None:
+            on_ready(server)
+        try:
+            server.run()
+        except KeyboardInterrupt:
+            pass
+    finally:
+        server.server_close()
+    state = server.session.state()
+    return TuneSummary(url=server.url, session=folder, knobs=len(settings.knobs), answers=state["answers"],
+                       favourite=state["favourite"]["id"], saved=state["saved"])
+
+
+def _tune_saved_here(out, session_folder) -> bool:
+    """Whether ``out`` holds a favourite saved by the tune session in ``session_folder``."""
+    from producer.output import MARK
+
+    out = Path(out)
+    try:
+        info = json.loads((out / "tune.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return (out / MARK).is_file() and isinstance(info, dict) and info.get("session") == str(Path(session_folder).resolve())

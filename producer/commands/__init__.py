@@ -14,4 +14,5 @@ COMMAND_MODULES = (
     "samples",
     "embed",
     "embeddings",
+    "tune",
 )

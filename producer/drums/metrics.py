@@ -23,16 +23,22 @@ def _bar_divisions(steps_per_bar: int) -> list[int]:
     return out
 
 
-def metrical_levels(steps_per_bar: int = 16, bars: int = 1) -> np.ndarray:
+def metrical_levels(steps_per_bar: int = 16, bars: int = 1,
+                    divisions: list[int] | tuple[int, ...] | None = None) -> np.ndarray:
     """Longuet-Higgins & Lee metrical weights [shape=(steps_per_bar * bars,)] int.
 
     0 on the bar's downbeat, -1 on the next level (half bar), down to -depth on the finest
     subdivision. For 16 steps: [0 -4 -3 -4 -2 -4 -3 -4 -1 -4 -3 -4 -2 -4 -3 -4].
+    ``divisions`` (top down, product = steps_per_bar) names the meter's hierarchy, e.g. 3/4 on 12
+    steps is (3, 2, 2) and 6/8 is (2, 3, 2); the default guesses binary levels first.
     """
     levels = np.zeros(steps_per_bar, dtype=np.int64)
     span = steps_per_bar
     depth = 0
-    for div in _bar_divisions(steps_per_bar):
+    divs = list(divisions) if divisions else _bar_divisions(steps_per_bar)
+    if int(np.prod(divs)) != steps_per_bar:
+        raise ValueError(f"divisions {divs} do not multiply to {steps_per_bar}")
+    for div in divs:
         span //= div
         depth += 1
         idx = np.arange(steps_per_bar)
@@ -157,8 +163,9 @@ def offbeat_template(steps_per_bar: int = 16, bars: int = 1) -> np.ndarray:
     return np.tile(t, bars)
 
 
-def pulse_template(steps_per_bar: int = 16, bars: int = 1) -> np.ndarray:
+def pulse_template(steps_per_bar: int = 16, bars: int = 1,
+                   divisions: list[int] | tuple[int, ...] | None = None) -> np.ndarray:
     """Normalised metrical strength in [0, 1]: 1 on the downbeat, 0 on the finest subdivision."""
-    lev = metrical_levels(steps_per_bar, 1).astype(float)
+    lev = metrical_levels(steps_per_bar, 1, divisions).astype(float)
     depth = -lev.min() if lev.min() < 0 else 1.0
     return np.tile(1.0 + lev / depth, bars)

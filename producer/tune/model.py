@@ -133,10 +133,11 @@ class PreferenceModel:
         if self.ties:
             i, j = np.array(self.ties).T
             d = f[i] - f[j]
-            # Symmetric in d: evaluate at -|d| where the CDF difference does not cancel.
-            sign = np.where(d > 0, -1.0, 1.0)
-            dd = d * sign  # <= 0
-            a, b = (TIE_BAND - dd) / s, (-TIE_BAND - dd) / s  # a > b, a >= eps/s > 0
+            # Symmetric in d: evaluate at |d|, where both CDFs sit in the lower tail and their
+            # difference does not cancel (log_ndtr is accurate there).
+            sign = np.where(d < 0, -1.0, 1.0)
+            dd = d * sign  # >= 0
+            a, b = (TIE_BAND - dd) / s, (-TIE_BAND - dd) / s  # a > b, b <= -eps/s < 0
             la, lb = log_ndtr(a), log_ndtr(b)
             lp = la + np.log1p(-np.exp(lb - la))
             pa, pb = np.exp(_log_phi(a) - lp), np.exp(_log_phi(b) - lp)

@@ -41,10 +41,11 @@ class Problem:
 
 def build_problem(y: np.ndarray, library, model, config: PlannerConfig, *, renderer: Renderer | None = None,
                   onsets: np.ndarray | None = None, target: Target | None = None,
-                  catalogue: Catalogue | None = None) -> Problem:
+                  catalogue: Catalogue | None = None, deadline: float | None = None) -> Problem:
     """Analyse mono 22,050 Hz audio ``y`` [shape=(n,)] and set up the search over ``library``.
 
     ``target`` and ``catalogue`` may be passed in to share them between strategies (the bench).
+    ``deadline`` (``time.monotonic()``) bounds the note prior, the part that grows with the onsets.
     """
     renderer = renderer or Renderer(library)
     detected = target is None and onsets is None
@@ -57,7 +58,7 @@ def build_problem(y: np.ndarray, library, model, config: PlannerConfig, *, rende
         target = analyze(y, model, window_seconds=config.analysis.window_seconds,
                          hop_seconds=config.analysis.hop_seconds, onsets=onsets, tempo=tempo)
     catalogue = catalogue or Catalogue.build(library, renderer, model)
-    prior = build_prior(target, catalogue)
+    prior = build_prior(target, catalogue, deadline=deadline)
     if detected:
         keep = prior.onsets_with_notes()
         if keep.any():

@@ -14,6 +14,12 @@ import numpy as np
 from producer.config import PlannerConfig
 
 
+# Shares of a run's wall-clock budget: at most this much for the analysis (the note prior stops
+# at it), and this much kept back after the search for rendering and writing the project folder.
+ANALYSIS_SHARE = 0.5
+WRITE_SHARE = 0.1
+
+
 @dataclass(frozen=True)
 class Recreation:
     """What one search found: ``result`` (a ``SearchResult``: project, reward, log, history) and
@@ -56,9 +62,12 @@ def plan_project(y: np.ndarray, sr: int, *, library, model, renderer, config: Pl
     from producer.planner.target import to_planner_rate
 
     started = time.monotonic() if started is None else started
+    budget = config.budget.seconds
     with single_thread():
-        problem = build_problem(to_planner_rate(y, sr), library, model, config, renderer=renderer)
-        left = config.budget.seconds - (time.monotonic() - started)
+        # The analysis may take half the budget; the search ends with a tenth left for writing.
+        problem = build_problem(to_planner_rate(y, sr), library, model, config, renderer=renderer,
+                                deadline=started + ANALYSIS_SHARE * budget)
+        left = (1.0 - WRITE_SHARE) * budget - (time.monotonic() - started)
         result = run_mcts(problem, seed=seed, seconds=max(0.0, left), progress=progress)
     return Recreation(result=result, target=problem.target)
 

@@ -1,0 +1,305 @@
+"""Benchmark of `producer recreate` on the dev set of real-sounding music (issue 17).
+
+    .venv/bin/python -m producer.notes.devset --out outputs/devset --pieces 30 --seed 0   # once, ~2 min
+    nice -n 10 .venv/bin/python bench/bench_real.py --only rhythm              # tempo/beats/meter, all pieces
+    nice -n 10 .venv/bin/python bench/bench_real.py --pieces 3 --budget 60     # strategies side by side
+    ... --basic-pitch ~/bp-venv/bin/python                                     # adds basic-pitch
+
+Rhythm (every piece; cheap): the tempo of ``producer.rhythm.analyze_rhythm`` against the truth
+(relative error; within 4 % of the truth, its double or its half), mir_eval's beat F-measure
+(70 ms), the meter (beats per bar) and the downbeat F-measure, beside the tempo the planner used
+before (``planner.target.detect_onsets``: librosa's tempogram alone).
+
+Strategies (the first ``--pieces`` pieces), each on the same analysed target and library:
+
+- recreate: the MCTS planner with the default preset (``--budget`` s of search);
+- transcribe+render: the note prior's notes (every note it backs at each kept onset, at its gain,
+  held to the instrument's next note, at most 2 s), one track per instrument, no search;
+- greedy: the onset-by-onset baseline, same budget;
+- basic-pitch (with ``--basic-pitch PYTHON``, a separate venv with basic-pitch installed): its
+  notes rendered with our piano.
+
+Columns: note F1 (pitched notes; mir_eval, onset within 50 ms, offsets ignored, drums excluded);
+instrument F1 (the same, a match also needs the track's instrument to be the truth note's
+nearest instrument of our vocabulary); drum F1 (kick, snare, hi-hat hits, 50 ms, voice must agree);
+tempo error of the project (%, * = within 4 % incl. double/half); beat F of the analysis; the
+mix metrics of ``planner.metrics`` (MR-STFT and MFCC: lower is better); wall time (s); peak RSS of
+the bench process so far (MiB; it only grows).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from producer.audio import load_audio  # noqa: E402
+from producer.constants import GM_KEY_VOICE  # noqa: E402
+from producer.notes.devset import DRUM_CLASSES, load_piece  # noqa: E402
+from producer.planner import features as F  # noqa: E402
+from producer.rhythm import analyze_rhythm, beat_f_measure, tempo_error  # noqa: E402
+
+DRUM_EVAL = ("kick", "snare", "hihat")
+
+
+def pieces_of(devset: Path) -> list[Path]:
+    paths = sorted(devset.glob("piece_*.json"))
+    if not paths:
+        raise SystemExit(f"no pieces in {devset}: build them with "
+                         f".venv/bin/python -m producer.notes.devset --out {devset} --pieces 30 --seed 0")
+    return paths
+
+
+def mono_target(truth: dict) -> np.ndarray:
+    from producer.planner.target import to_planner_rate
+
+    y, sr = load_audio(truth["audio_path"])
+    return to_planner_rate(y, sr)
+
+
+# --- rhythm ----------------------------------------------------------------------------------
+
+def rhythm(args) -> None:
+    from producer.planner.target import detect_onsets
+
+    paths = pieces_of(Path(args.devset))
+    print(f"\n== rhythm on {len(paths)} pieces of {args.devset} ==")
+    print(f"{'piece':>9} {'groove':>13} {'true':>6} {'meter':>5} | {'tempo':>7} {'err%':>6} {'ok':>3} "
+          f"{'beatF':>6} {'meter':>5} {'downF':>6} | {'old':>7} {'ok':>3}")
+    rows = []
+    for path in paths:
+        truth = load_piece(path)
+        y = mono_target(truth)
+        r = analyze_rhythm(y, F.SR)
+        _, old = detect_onsets(y, F.SR)
+        err, ok = tempo_error(r.tempo, truth["tempo"])
+        _, old_ok = tempo_error(old, truth["tempo"])
+        bf = beat_f_measure(np.array(truth["beats"]), r.beats)
+        df = beat_f_measure(np.array(truth["downbeats"]), r.downbeats)
+        meter_ok = r.beats_per_bar == truth["time_signature"][0]
+        rows.append((err, ok, bf, meter_ok, df, old_ok, abs(old - truth["tempo"]) / truth["tempo"]))
+        ts = truth["time_signature"]
+        print(f"{path.stem:>9} {truth['groove']:>13} {truth['tempo']:6.1f} {ts[0]}/{ts[1]:<3} | {r.tempo:7.2f} "
+              f"{100 * err:6.2f} {'yes' if ok else 'NO':>3} {bf:6.3f} "
+              f"{r.time_signature[0]}/{r.time_signature[1]:<3} {df:6.3f} | {old:7.2f} {'yes' if old_ok else 'NO':>3}",
+              flush=True)
+    a = np.array(rows, dtype=float)
+    print(f"tempo within 4 % (incl. double/half): {a[:, 1].mean():.1%} of pieces (target >= 90 %); "
+          f"exact octave within 4 %: {(a[:, 0] <= 0.04).mean():.1%}; median error {100 * np.median(a[:, 0]):.2f} %")
+    print(f"beat F-measure: mean {a[:, 2].mean():.3f} (target >= 0.80), min {a[:, 2].min():.3f}")
+    print(f"meter (beats per bar) right: {a[:, 3].mean():.1%}; downbeat F-measure mean {a[:, 4].mean():.3f}")
+    print(f"before (detect_onsets' librosa tempo): within 4 % incl. double/half on {a[:, 5].mean():.1%}, "
+          f"exact octave within 4 % on {(a[:, 6] <= 0.04).mean():.1%}")
+
+
+# --- note metrics ----------------------------------------------------------------------------
+
+def _hz(pitches) -> np.ndarray:
+    return 440.0 * 2.0 ** ((np.asarray(pitches, float) - 69) / 12)
+
+
+def note_scores(truth: dict, est: list[tuple[str, int, float]]) -> dict:
+    """est: [(instrument, MIDI pitch, onset s)] of pitched notes. Onset-only F1, and instrument-aware."""
+    import mir_eval
+
+    ref = [(n["instrument"], n["pitch"], n["onset"]) for n in truth["notes"]]
+
+    def f1(r, e) -> tuple[float, int]:
+        if not r or not e:
+            return 0.0, 0
+        ri = np.array([[t, t + 0.1] for _, _, t in r])
+        ei = np.array([[t, t + 0.1] for _, _, t in e])
+        m = mir_eval.transcription.match_notes(ri, _hz([p for _, p, _ in r]), ei, _hz([p for _, p, _ in e]),
+                                               onset_tolerance=0.05, offset_ratio=None)
+        return 2 * len(m) / (len(r) + len(e)), len(m)
+
+    plain, _ = f1(ref, est)
+    matched = 0
+    for inst in {i for i, _, _ in ref} | {i for i, _, _ in est}:
+        _, k = f1([x for x in ref if x[0] == inst], [x for x in est if x[0] == inst])
+        matched += k
+    inst_f1 = 2 * matched / (len(ref) + len(est)) if ref or est else 0.0
+    return {"note_f1": plain, "inst_f1": inst_f1}
+
+
+def drum_f1(truth: dict, hits: list[tuple[str, float]]) -> float:
+    """hits: [(class, time s)]; kick, snare and hi-hat only, 50 ms, one-to-one per class."""
+    import mir_eval
+
+    ref = [(d["class"], d["time"]) for d in truth["drums"] if d["class"] in DRUM_EVAL]
+    est = [(c, t) for c, t in hits if c in DRUM_EVAL]
+    matched = 0
+    for c in DRUM_EVAL:
+        r = np.array(sorted(t for k, t in ref if k == c))
+        e = np.array(sorted(t for k, t in est if k == c))
+        if len(r) and len(e):
+            matched += len(mir_eval.util.match_events(r, e, 0.05))
+    return 2 * matched / (len(ref) + len(est)) if ref or est else 1.0
+
+
+def project_notes(project) -> tuple[list, list]:
+    pitched, drums = [], []
+    for t in project.tracks:
+        for c in t.clips:
+            if t.instrument == "drums":
+                drums.append((DRUM_CLASSES.get(GM_KEY_VOICE.get(int(c.pitch), ""), "other"), float(c.start)))
+            else:
+                pitched.append((t.instrument, int(c.pitch), float(c.start)))
+    return pitched, drums
+
+
+# --- strategies ------------------------------------------------------------------------------
+
+def transcribe_and_render(problem):
+    """The note prior's notes as a project, no search (see the module doc)."""
+    from producer.planner.state import Catalogue  # noqa: F401  (the problem's catalogue type)
+    from producer.project import Clip, Project, Track
+
+    target, prior, cat = problem.target, problem.prior, problem.catalogue
+    project = Project(tempo=round(float(target.tempo), 2), time_signature=target.time_signature)
+    if prior is None:
+        return project
+    backed = prior.backed_all
+    onsets = target.onsets
+    by_inst: dict[str, list[Clip]] = {}
+    for inst in dict.fromkeys(prior.instrument.tolist()):
+        cols = np.flatnonzero(prior.instrument == inst)
+        rows = np.flatnonzero(backed[:, cols].any(axis=1))
+        for a, k in enumerate(rows):
+            nxt = onsets[rows[a + 1]] if a + 1 < len(rows) else target.duration
+            hold = float(np.clip(nxt - onsets[k], 0.05, 2.0))
+            for j in cols[backed[k, cols]]:
+                note = cat.notes[j]
+                by_inst.setdefault(inst, []).append(Clip(sample=note.sample, start=round(float(onsets[k]), 4),
+                                                         hold=round(hold, 4), pitch=int(note.pitch),
+                                                         gain_db=float(prior.gain_db[k, j])))
+    tracks = tuple(Track(name=inst.replace("_", " ").capitalize(), instrument=inst, clips=tuple(clips))
+                   for inst, clips in by_inst.items())
+    return Project(tempo=project.tempo, time_signature=project.time_signature, tracks=tracks)
+
+
+BASIC_PITCH_SCRIPT = """
+import json, sys
+from basic_pitch.inference import predict
+_, _, events = predict(sys.argv[1])
+json.dump([[float(s), float(e), int(p)] for s, e, p, *_ in events], open(sys.argv[2], "w"))
+"""
+
+
+def basic_pitch_project(python: str, audio: str, lib, tempo: float):
+    from producer.project import Clip, Project, Track
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "notes.json"
+        proc = subprocess.run([python, "-c", BASIC_PITCH_SCRIPT, audio, str(out)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SystemExit(f"basic-pitch failed: {proc.stderr.strip().splitlines()[-1:]}")
+        events = json.loads(out.read_text())
+    piano = [s for s in lib.by_instrument("piano") if s.pitch is not None]
+    clips = []
+    for s, e, p in events:
+        sample = min(piano, key=lambda x: (abs(x.pitch - p), x.pitch))
+        clips.append(Clip(sample=sample.id, start=round(s, 4), hold=round(max(0.05, e - s), 4), pitch=int(p)))
+    return Project(tempo=round(tempo, 2), tracks=(Track(name="Piano", instrument="piano", clips=tuple(clips)),))
+
+
+def compare(args) -> None:
+    from producer.config import load_preset
+    from producer.planner.baselines import run_strategy
+    from producer.planner.metrics import all_metrics
+    from producer.planner.problem import build_problem
+    from producer.planner.recreate import single_thread, usable_library
+    from producer.render.engine import Renderer
+    from producer.samples import Library
+    from producer.timbre import load_model
+
+    paths = pieces_of(Path(args.devset))[: args.pieces]
+    cfg = load_preset("default")
+    if args.budget:
+        cfg = cfg.with_overrides(seconds=args.budget)
+    lib = usable_library(Library.default())
+    model = load_model("default")
+    renderer = Renderer(lib)
+    names = ["recreate", "transcribe+render", "greedy"] + (["basic-pitch"] if args.basic_pitch else [])
+    print(f"\n== strategies on {len(paths)} pieces, preset {cfg.name}, search budget {cfg.budget.seconds:g} s / "
+          f"{cfg.budget.evaluations} evaluations ==")
+    head = (f"{'piece':>9} {'strategy':>17} {'noteF1':>6} {'instF1':>6} {'drumF1':>6} {'tempo%':>7} {'beatF':>5} "
+            f"{'mrstft':>6} {'mfcc':>6} {'chroma':>6} {'onsetF':>6} {'notes':>9} {'wall':>6} {'MiB':>6}")
+    print(head)
+    table: dict[str, list[dict]] = {n: [] for n in names}
+    for path in paths:
+        truth = load_piece(path)
+        y = mono_target(truth)
+        t0 = time.perf_counter()
+        with single_thread():
+            base = build_problem(y, lib, model, cfg, renderer=renderer)
+        setup = time.perf_counter() - t0
+        beat_f = beat_f_measure(np.array(truth["beats"]), base.target.beats)
+        for name in names:
+            t0 = time.perf_counter()
+            with single_thread():
+                if name == "recreate":
+                    project = run_strategy("mcts", base, seed=args.seed).project
+                elif name == "greedy":
+                    problem = build_problem(y, lib, model, cfg, renderer=renderer, target=base.target,
+                                            catalogue=base.catalogue)
+                    project = run_strategy("greedy", problem, seed=args.seed).project
+                elif name == "transcribe+render":
+                    project = transcribe_and_render(base)
+                else:
+                    project = basic_pitch_project(args.basic_pitch, truth["audio_path"], lib, base.target.tempo)
+            wall = time.perf_counter() - t0 + (setup if name != "basic-pitch" else 0.0)
+            if project.tracks:
+                from producer.planner.target import to_planner_rate
+
+                out = to_planner_rate(renderer.render(project).mix, project.sample_rate)
+            else:
+                out = np.zeros_like(y)
+            m = all_metrics(y, out, F.SR)
+            pitched, hits = project_notes(project)
+            s = note_scores(truth, pitched)
+            err, ok = tempo_error(project.tempo, truth["tempo"])
+            row = {**s, "drum_f1": drum_f1(truth, hits), "tempo_err": err, "tempo_ok": ok,
+                   "beat_f": beat_f if name != "basic-pitch" else float("nan"), **m, "wall": wall,
+                   "mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            table[name].append(row)
+            print(f"{path.stem:>9} {name:>17} {row['note_f1']:6.3f} {row['inst_f1']:6.3f} {row['drum_f1']:6.3f} "
+                  f"{100 * err:6.1f}{'*' if ok else ' '} {row['beat_f']:5.2f} {m['mrstft']:6.3f} {m['mfcc']:6.2f} "
+                  f"{m['chroma']:6.3f} {m['onset_f']:6.3f} {len(pitched) + len(hits):>4}/{len(truth['notes']) + len(truth['drums']):<4} "
+                  f"{wall:6.1f} {row['mib']:6.0f}", flush=True)
+    print("\nmeans over pieces (mrstft, mfcc: lower is better):")
+    print(f"{'strategy':>17} {'noteF1':>6} {'instF1':>6} {'drumF1':>6} {'tempo ok':>8} {'beatF':>5} {'mrstft':>6} "
+          f"{'mfcc':>6} {'chroma':>6} {'onsetF':>6} {'wall':>6}")
+    for name, rows in table.items():
+        mean = {k: float(np.nanmean([r[k] for r in rows])) if rows else float("nan") for k in rows[0]}
+        print(f"{name:>17} {mean['note_f1']:6.3f} {mean['inst_f1']:6.3f} {mean['drum_f1']:6.3f} "
+              f"{mean['tempo_ok']:8.0%} {mean['beat_f']:5.2f} {mean['mrstft']:6.3f} {mean['mfcc']:6.2f} "
+              f"{mean['chroma']:6.3f} {mean['onset_f']:6.3f} {mean['wall']:6.1f}")
+    print(f"peak RSS of the bench process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--devset", default="outputs/devset")
+    ap.add_argument("--only", choices=["rhythm", "compare"])
+    ap.add_argument("--pieces", type=int, default=3, help="pieces for the strategy comparison")
+    ap.add_argument("--budget", type=float, help="search seconds per strategy (default: the preset's)")
+    ap.add_argument("--basic-pitch", metavar="PYTHON", help="python of a venv with basic-pitch installed")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    if args.only in (None, "rhythm"):
+        rhythm(args)
+    if args.only in (None, "compare"):
+        compare(args)
+
+
+if __name__ == "__main__":
+    main()

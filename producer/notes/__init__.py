@@ -1,0 +1,1 @@
+"""Notes of real music: the dev set of rendered pieces with their truth (``devset``)."""

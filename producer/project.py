@@ -14,6 +14,14 @@ seconds, gains in dB, pan in [-1 (left), 1 (right)], pitches are MIDI notes.
                             "gain_db": 0.0}]}]}
 
 Loading validates every field and names the bad one (``tracks[0].clips[3].hold``).
+
+Automation (optional; a project without it is written exactly as before): an effect's parameters,
+and a track's ``gain_db`` and ``pan``, may carry an envelope of breakpoints, ``[[time s, value],
+...]`` with times >= 0 and strictly increasing, values in the parameter's range, linear between
+points, held before the first and after the last; the envelope replaces the constant value::
+
+    {"type": "lowpass", "params": {"q": 0.7}, "automation": {"cutoff_hz": [[0.0, 200.0], [2.0, 8000.0]]}}
+    {"name": "Pad", ..., "automation": {"gain_db": [[0.0, -24.0], [1.5, 0.0]]}}
 """
 from __future__ import annotations
 
@@ -35,6 +43,23 @@ MAX_PROJECT_SECONDS = 600.0
 MAX_TRACKS = 64
 MAX_CLIPS_PER_TRACK = 10_000
 MAX_PROJECT_BYTES = 50 * 2**20
+# Breakpoints in one envelope: enough for a 10 ms grid over 40 s, few enough to stay readable.
+MAX_AUTOMATION_POINTS = 4096
+# The track fields an envelope may drive, with their ranges (the same as the constants').
+TRACK_AUTOMATION = {"gain_db": (-96.0, 24.0), "pan": (-1.0, 1.0)}
+
+# (time s, value) breakpoints, times strictly increasing.
+Envelope = tuple[tuple[float, float], ...]
+
+
+def envelope_at(points: Envelope, t: float) -> float:
+    """The envelope's value at ``t`` s: linear between breakpoints, held outside them."""
+    if t <= points[0][0]:
+        return points[0][1]
+    for (t0, v0), (t1, v1) in zip(points, points[1:]):
+        if t <= t1:
+            return v0 + (v1 - v0) * (t - t0) / (t1 - t0)
+    return points[-1][1]
 
 
 @dataclass(frozen=True)
@@ -43,10 +68,22 @@ class Effect:
 
     kind: str
     params: tuple[tuple[str, float], ...] = ()
+    # (parameter name, envelope) pairs, sorted by name; an automated parameter follows its
+    # envelope and its constant in ``params`` is what a host shows when automation is off.
+    automation: tuple[tuple[str, Envelope], ...] = ()
 
     @classmethod
-    def make(cls, kind: str, **params: float) -> "Effect":
-        return _effect_from_dict({"type": kind, "params": params}, "effect")
+    def make(cls, kind: str, automation: dict[str, Iterable] | None = None, **params: float) -> "Effect":
+        data: dict[str, Any] = {"type": kind, "params": params}
+        if automation:
+            data["automation"] = {k: [list(p) for p in v] for k, v in automation.items()}
+        return _effect_from_dict(data, "effect")
+
+    def envelope(self, name: str) -> Envelope | None:
+        for k, env in self.automation:
+            if k == name:
+                return env
+        return None
 
     def value(self, name: str) -> float:
         for k, v in self.params:
@@ -61,7 +98,7 @@ class Effect:
     def with_param(self, name: str, value: float) -> "Effect":
         d = dict(self.params)
         d[name] = value
-        return Effect.make(self.kind, **d)
+        return replace(Effect.make(self.kind, **d), automation=self.automation)
 
 
 @dataclass(frozen=True)
@@ -93,6 +130,8 @@ class Track:
     pan: float = 0.0
     effects: tuple[Effect, ...] = ()
     clips: tuple[Clip, ...] = ()
+    # ("gain_db" | "pan", envelope) pairs, sorted; see TRACK_AUTOMATION.
+    automation: tuple[tuple[str, Envelope], ...] = ()
 
     def __post_init__(self):
         # Clips are kept in time order, so equal arrangements are equal values (and hash alike).
@@ -101,6 +140,18 @@ class Track:
             clips = tuple(sorted(clips, key=_clip_order))
         object.__setattr__(self, "clips", clips)
         object.__setattr__(self, "effects", tuple(self.effects))
+        object.__setattr__(self, "automation", tuple(self.automation))
+
+    def envelope(self, name: str) -> Envelope | None:
+        for k, env in self.automation:
+            if k == name:
+                return env
+        return None
+
+    @property
+    def automated(self) -> bool:
+        """Whether anything on the track moves over time (its gain, pan or an effect parameter)."""
+        return bool(self.automation) or any(e.automation for e in self.effects)
 
     def with_clip(self, clip: Clip) -> "Track":
         return replace(self, clips=self.clips + (clip,))
@@ -144,12 +195,13 @@ class Project:
                     "instrument": t.instrument,
                     "gain_db": t.gain_db,
                     "pan": t.pan,
-                    "effects": [{"type": e.kind, "params": dict(e.params)} for e in t.effects],
+                    "effects": [_effect_to_dict(e) for e in t.effects],
                     "clips": [
                         {"sample": c.sample, "start": c.start, "hold": c.hold, "pitch": c.pitch,
                          "gain_db": c.gain_db}
                         for c in t.clips
                     ],
+                    **({"automation": _automation_to_dict(t.automation)} if t.automation else {}),
                 }
                 for t in self.tracks
             ],
@@ -164,6 +216,17 @@ class Project:
     @classmethod
     def from_dict(cls, data: Any) -> "Project":
         return _project_from_dict(data)
+
+
+def _automation_to_dict(automation) -> dict[str, list[list[float]]]:
+    return {name: [[t, v] for t, v in env] for name, env in automation}
+
+
+def _effect_to_dict(e: Effect) -> dict[str, Any]:
+    d: dict[str, Any] = {"type": e.kind, "params": dict(e.params)}
+    if e.automation:  # written only when present: projects without automation keep their bytes
+        d["automation"] = _automation_to_dict(e.automation)
+    return d
 
 
 def load_project(path: str | os.PathLike) -> Project:
@@ -285,7 +348,7 @@ def _project_from_dict(data: Any) -> Project:
 def _track_from_dict(data: Any, where: str) -> Track:
     from producer.instruments import INSTRUMENTS
 
-    _fields(data, where, ("name", "instrument"), ("gain_db", "pan", "effects", "clips"))
+    _fields(data, where, ("name", "instrument"), ("gain_db", "pan", "effects", "clips", "automation"))
     name = _string(data, "name", where, max_len=64)
     inst = _string(data, "instrument", where)
     if inst not in INSTRUMENTS:
@@ -299,11 +362,12 @@ def _track_from_dict(data: Any, where: str) -> Track:
         pan=_number(data, "pan", where, -1.0, 1.0, default=0.0),
         effects=tuple(_effect_from_dict(e, f"{where}.effects[{i}]") for i, e in enumerate(_list(data, "effects", where))),
         clips=tuple(_clip_from_dict(c, f"{where}.clips[{i}]") for i, c in enumerate(_list(data, "clips", where))),
+        automation=_automation_from_dict(data, where, TRACK_AUTOMATION),
     )
 
 
 def _effect_from_dict(data: Any, where: str) -> Effect:
-    _fields(data, where, ("type",), ("params",))
+    _fields(data, where, ("type",), ("params", "automation"))
     kind = data["type"]
     if not isinstance(kind, str) or kind not in EFFECTS:
         raise ProjectError(f"{where}.type: unknown effect {kind!r} (known: {', '.join(EFFECTS)})")
@@ -318,7 +382,39 @@ def _effect_from_dict(data: Any, where: str) -> Effect:
             raise ProjectError(f"{where}.params.{key}: unknown parameter of {kind} (known: {', '.join(known)})")
         p = known[key]
         values.append((key, _number(params, key, f"{where}.params", p.low, p.high)))
-    return Effect(kind=kind, params=tuple(sorted(values)))
+    ranges = {p.name: (p.low, p.high) for p in spec.params}
+    return Effect(kind=kind, params=tuple(sorted(values)), automation=_automation_from_dict(data, where, ranges))
+
+
+def _automation_from_dict(data: dict, where: str, ranges: dict[str, tuple[float, float]]) -> tuple:
+    """``data["automation"]`` -> sorted (name, envelope) pairs; every point checked."""
+    raw = data.get("automation", {})
+    where = _join(where, "automation")
+    if not isinstance(raw, dict):
+        raise ProjectError(f"{where}: expected an object of envelopes, got {type(raw).__name__}")
+    out = []
+    for name, points in raw.items():
+        if name not in ranges:
+            raise ProjectError(f"{where}.{name}: cannot be automated (automatable: {', '.join(ranges)})")
+        at = f"{where}.{name}"
+        if not isinstance(points, list) or not points:
+            raise ProjectError(f"{at}: expected a non-empty list of [time s, value] points")
+        if len(points) > MAX_AUTOMATION_POINTS:
+            raise ProjectError(f"{at}: {len(points)} points, over the limit of {MAX_AUTOMATION_POINTS}")
+        low, high = ranges[name]
+        env = []
+        for i, point in enumerate(points):
+            if not isinstance(point, (list, tuple)) or len(point) != 2:
+                raise ProjectError(f"{at}[{i}]: expected [time s, value], got {point!r}")
+            pair = {"time": point[0], "value": point[1]}
+            t = _number(pair, "time", f"{at}[{i}]", 0.0, MAX_PROJECT_SECONDS)
+            v = _number(pair, "value", f"{at}[{i}]", low, high)
+            if env and t <= env[-1][0]:
+                raise ProjectError(f"{at}[{i}].time: {t:g} s is not after the previous point's {env[-1][0]:g} s "
+                                   "(times must increase)")
+            env.append((t, v))
+        out.append((name, tuple(env)))
+    return tuple(sorted(out))
 
 
 def _clip_from_dict(data: Any, where: str) -> Clip:

@@ -160,6 +160,19 @@ def _harmonic_change(seg: np.ndarray, w: int) -> np.ndarray:
     return out
 
 
+def _to_attack(frames: np.ndarray, env: np.ndarray, back: int = 5) -> np.ndarray:
+    """Beat frames -> times in frames (float) of the steepest rise of the onset envelope in the
+    ``back`` frames before each: the tracker puts a beat on the envelope's peak, which comes
+    20-40 ms after the attack (measured on clicks and on the dev set)."""
+    rise = np.diff(env, prepend=env[:1])
+    out = []
+    for f in frames:
+        lo = max(0, f - back)
+        seg = rise[lo:f + 1]
+        out.append(float(lo + int(np.argmax(seg))) - 0.5 if len(seg) else float(f))
+    return np.maximum(np.asarray(out, np.float64), 0.0)
+
+
 def _contrast(accent: np.ndarray, m: int) -> tuple[float, int]:
     """(largest mean-on-phase minus mean-elsewhere over the m phases, that phase)."""
     best, phase = -np.inf, 0
@@ -204,7 +217,7 @@ def analyze_rhythm(y: np.ndarray, sr: int = SR, *, tempo: float | None = None) -
         est = tempo
     _, frames = librosa.beat.beat_track(onset_envelope=env, sr=sr, hop_length=HOP, bpm=est,
                                         tightness=100, trim=False, units="frames")
-    beats = librosa.frames_to_time(np.asarray(frames), sr=sr, hop_length=HOP).astype(np.float64)
+    beats = _to_attack(np.asarray(frames, int), env) / fps
     bpm = est
     if tempo is None and len(beats) >= 4:
         # Straight line through the beats (index -> time), on the beats whose interval is near

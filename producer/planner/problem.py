@@ -41,20 +41,22 @@ class Problem:
 
 def build_problem(y: np.ndarray, library, model, config: PlannerConfig, *, renderer: Renderer | None = None,
                   onsets: np.ndarray | None = None, target: Target | None = None,
-                  catalogue: Catalogue | None = None, deadline: float | None = None) -> Problem:
+                  catalogue: Catalogue | None = None, deadline: float | None = None,
+                  tempo: float | None = None) -> Problem:
     """Analyse mono 22,050 Hz audio ``y`` [shape=(n,)] and set up the search over ``library``.
 
     ``target`` and ``catalogue`` may be passed in to share them between strategies (the bench).
     ``deadline`` (``time.monotonic()``) bounds the note prior, the part that grows with the onsets.
+    ``tempo`` (BPM, a user's ``--tempo``) replaces the estimated tempo; the beats follow it.
     """
     renderer = renderer or Renderer(library)
     detected = target is None and onsets is None
     if target is None:
-        tempo = 120.0
         if detected:
             # A generous threshold (recall 0.97 of true onsets on the benchmark targets, 3 candidates
             # per true onset); the note prior then keeps the candidates where it hears a note start.
-            onsets, tempo = detect_onsets(y, delta=CANDIDATE_DELTA)
+            # (Its tempo is not used: producer.rhythm estimates tempo, beats and meter in analyze.)
+            onsets, _ = detect_onsets(y, delta=CANDIDATE_DELTA)
         target = analyze(y, model, window_seconds=config.analysis.window_seconds,
                          hop_seconds=config.analysis.hop_seconds, onsets=onsets, tempo=tempo)
     catalogue = catalogue or Catalogue.build(library, renderer, model)

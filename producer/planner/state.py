@@ -63,7 +63,8 @@ class ActionSpace:
         self._seconds = {(n.sample, n.pitch): n.seconds for n in catalogue.notes}
 
     def initial(self) -> State:
-        project = Project(sample_rate=self.sample_rate, tempo=round(float(self.target.tempo), 2))
+        project = Project(sample_rate=self.sample_rate, tempo=round(float(self.target.tempo), 2),
+                          time_signature=tuple(self.target.time_signature))
         done = len(self.onsets) == 0
         insts = self.instruments or [None] * self.n_slots
         return State(project=project, slots=tuple(Slot(finished=done, instrument=i) for i in insts))

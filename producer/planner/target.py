@@ -8,7 +8,7 @@ the embedding of the second after each onset.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -51,6 +51,11 @@ class Target:
     frame_mel: np.ndarray
     onset_emb: np.ndarray
     peak_db: float  # loudest frame (dB); silence thresholds are relative to it
+    # The song's time (``producer.rhythm``): beats and downbeats (s) [shape=(b,)], [shape=(d,)];
+    # ``tempo`` above is quarter notes per minute, what the project and its exports carry.
+    beats: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    downbeats: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    time_signature: tuple[int, int] = (4, 4)
 
     def keep_onsets(self, keep: np.ndarray) -> "Target":
         """The same target with only the onsets where ``keep`` [shape=(k,)] is true."""
@@ -157,13 +162,15 @@ def _first_sound(y: np.ndarray, sr: int) -> float:
 
 
 def analyze(y: np.ndarray, model, *, window_seconds: float = 3.0, hop_seconds: float = 1.0,
-            onsets: np.ndarray | None = None, tempo: float = 120.0) -> Target:
+            onsets: np.ndarray | None = None, tempo: float | None = None, rhythm=None) -> Target:
     """Analyse mono float32 audio at 22,050 Hz [shape=(n,)] for the planner.
 
     ``model`` is a timbre model (``producer.timbre.load_model``). Windows start every
     ``hop_seconds`` while a whole window fits; audio after the last window's end (under one
-    hop) is scored only through the length term of the reward. ``onsets`` (and their ``tempo``)
-    replace the detected ones when given.
+    hop) is scored only through the length term of the reward. ``onsets`` replace the detected
+    ones when given. Tempo, beats, downbeats and meter come from ``producer.rhythm.analyze_rhythm``
+    (``tempo``, BPM, overrides its estimate: the beats are tracked at it), or from ``rhythm`` (a
+    ``producer.rhythm.Rhythm``) when given.
     """
     sr = F.SR
     y = np.ascontiguousarray(y, dtype=np.float32)
@@ -180,7 +187,11 @@ def analyze(y: np.ndarray, model, *, window_seconds: float = 3.0, hop_seconds: f
     n_fr = -(-n_seg * sr // F.HOP)  # frames centred inside the scored span
     frame_chroma, frame_db, frame_mel = F.frame_features(y, 0, 0, n_fr, sr=sr)
     if onsets is None:
-        onsets, tempo = detect_onsets(y, sr)
+        onsets, _ = detect_onsets(y, sr)
+    if rhythm is None:
+        from producer.rhythm import analyze_rhythm
+
+        rhythm = analyze_rhythm(y, sr, tempo=tempo)
     onsets = onsets[onsets < duration - 0.05]
     starts = (onsets * sr).astype(int)
     after = np.zeros((len(onsets), sr), np.float32)
@@ -188,7 +199,9 @@ def analyze(y: np.ndarray, model, *, window_seconds: float = 3.0, hop_seconds: f
         piece = y[s:s + sr]
         after[i, :len(piece)] = piece
     onset_emb = model.embed(after).astype(np.float32) if len(onsets) else np.zeros((0, seg_emb.shape[1]), np.float32)
-    return Target(y=y, sr=sr, duration=duration, onsets=onsets, tempo=tempo, window_seconds=win,
+    return Target(y=y, sr=sr, duration=duration, onsets=onsets, tempo=round(rhythm.project_tempo, 2),
+                  beats=rhythm.beats, downbeats=rhythm.downbeats, time_signature=tuple(rhythm.time_signature),
+                  window_seconds=win,
                   hop_seconds=hop, windows=windows, seg_emb=seg_emb, seg_db=seg_db,
                   frame_chroma=frame_chroma, frame_db=frame_db, frame_mel=frame_mel, onset_emb=onset_emb,
                   peak_db=float(frame_db.max()))

@@ -173,6 +173,21 @@ def _to_attack(frames: np.ndarray, env: np.ndarray, back: int = 5) -> np.ndarray
     return np.maximum(np.asarray(out, np.float64), 0.0)
 
 
+def _true_edges(beats: np.ndarray, duration: float) -> np.ndarray:
+    """The tracker, untrimmed, may put the first or last beat off the grid (in the silence before
+    the music or in its tail): an edge beat whose interval differs from the median by over 15 %
+    moves to one median interval from its neighbour (or goes, if that falls outside the audio)."""
+    if len(beats) < 4:
+        return beats
+    med = float(np.median(np.diff(beats)))
+    beats = beats.copy()
+    if abs((beats[1] - beats[0]) - med) > 0.15 * med:
+        beats[0] = beats[1] - med
+    if abs((beats[-1] - beats[-2]) - med) > 0.15 * med:
+        beats[-1] = beats[-2] + med
+    return beats[(beats >= 0) & (beats < duration)]
+
+
 def _contrast(accent: np.ndarray, m: int) -> tuple[float, int]:
     """(largest mean-on-phase minus mean-elsewhere over the m phases, that phase)."""
     best, phase = -np.inf, 0
@@ -218,6 +233,7 @@ def analyze_rhythm(y: np.ndarray, sr: int = SR, *, tempo: float | None = None) -
     _, frames = librosa.beat.beat_track(onset_envelope=env, sr=sr, hop_length=HOP, bpm=est,
                                         tightness=100, trim=False, units="frames")
     beats = _to_attack(np.asarray(frames, int), env) / fps
+    beats = _true_edges(beats, duration)
     bpm = est
     if tempo is None and len(beats) >= 4:
         # Straight line through the beats (index -> time), on the beats whose interval is near

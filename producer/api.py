@@ -125,7 +125,7 @@ def recreate(
 
     from producer.config import load_preset
     from producer.export.bundle import write_bundle
-    from producer.export.report import write_report
+    from producer.export.report import ReportData, write_report
     from producer.output import check_output_dir, check_seed, staged_output
     from producer.planner.recreate import plan_project, usable_library
     from producer.planner.target import MAX_DURATION, load_target
@@ -165,9 +165,10 @@ def recreate(
             "window_rewards": [round(v, 6) for v in result.window_rewards],
         }
         (stage / "recreate.json").write_text(json.dumps(summary, indent=2) + "\n")
-        write_report(stage / "report.html", target=y, target_sr=sr, render=render, project=project,
-                     windows_reward=result.window_rewards, history=result.history, log=result.log,
-                     window_seconds=target.window_seconds, hop_seconds=target.hop_seconds)
+        write_report(stage / "report.html", ReportData(
+            target=y, target_sr=sr, render=render, project=project, window_seconds=target.window_seconds,
+            hop_seconds=target.hop_seconds, windows_reward=tuple(result.window_rewards),
+            history=tuple(result.history), log=tuple(result.log)))
     return RecreateSummary(out=stage.final, reward=result.reward, evaluations=result.evaluations,
                            seconds=result.seconds, tracks=len(project.tracks),
                            clips=sum(len(t.clips) for t in project.tracks), interrupted=result.interrupted,
@@ -404,3 +405,192 @@ def _tune_saved_here(out, session_folder) -> bool:
     except (OSError, ValueError):
         return False
     return (out / MARK).is_file() and isinstance(info, dict) and info.get("session") == str(Path(session_folder).resolve())
+
+
+# ---- the listening agent (issue 14): producer live, producer agent train / eval -----------------
+@dataclass(frozen=True)
+class LiveSummary:
+    out: Path
+    policy: str
+    task: str
+    blocks: int
+    seconds: float  # audio time the take covers
+    block_ms: float  # the block period
+    compute_p50_ms: float
+    compute_p99_ms: float
+    interrupted: bool
+    ended_by: str
+    osc_ignored: int
+    automation_deviation: dict  # parameter -> largest deviation the envelope thinning caused
+    files: list[str]
+
+
+def live(input_path: str | os.PathLike, out: str | os.PathLike, *, policy: str | None = None,
+         block: int = 512, control: str | os.PathLike | None = None, mapping: str | None = None,
+         osc_in: int | None = None, osc_out: str | None = None, realtime: bool = False,
+         idle_timeout: float = 5.0, max_duration: float | None = None, force: bool = False,
+         on_ready: Callable[[int], None] | None = None) -> LiveSummary:
+    """``producer live``: run a listening-agent policy block by block on a file (the source; the
+    control signal is ``control``, or the input itself) or, with ``input_path="osc:"``, on
+    descriptors arriving at UDP port ``osc_in``; parameters go out over OSC to ``osc_out``
+    (``HOST:PORT``). Writes the output audio, ``trajectory.csv``, ``live.json`` and, for the
+    cross-adaptive task on a file, ``project.json`` whose automation replays the take.
+    Ctrl-C ends the take and keeps what was played."""
+    import csv
+
+    import numpy as np
+
+    from producer.agent.envs import MAPPINGS
+    from producer.agent.features import SR, check_block
+    from producer.agent.osc import ParamSender, parse_host_port, serve
+    from producer.agent.policies import DEFAULT_POLICY, load_policy, read_meta
+    from producer.agent.stream import CrossRunner, ImitationRunner, file_blocks, run_blocks, take_project
+    from producer.audio import load_audio, to_mono, write_audio
+    from producer.errors import InputError
+    from producer.output import check_output_dir, staged_output
+
+    check_block(block)
+    from_osc = str(input_path) == "osc:"
+    if from_osc and osc_in is None:
+        raise InputError("INPUT osc: needs --osc-in PORT (the UDP port descriptors arrive at)")
+    if not from_osc and osc_in is not None:
+        raise InputError("--osc-in is for INPUT osc: (a file is read from disk)")
+    if osc_in is not None and not (isinstance(osc_in, int) and 0 <= osc_in <= 65535):
+        raise InputError(f"--osc-in {osc_in}: a UDP port 0..65535 (0: any free port)")
+    reply_to = parse_host_port(osc_out) if osc_out else None
+    if not (isinstance(idle_timeout, (int, float)) and 0.05 <= idle_timeout <= 3600):
+        raise InputError(f"--idle-timeout {idle_timeout}: 0.05..3600 s")
+    name = policy or DEFAULT_POLICY
+    _, meta = read_meta(name)
+    wants_cross = control is not None or mapping is not None
+    if wants_cross and meta["task"] != "cross":
+        raise InputError(f"--policy {name}: an {meta['task']!r} policy; --control and --mapping need a "
+                         "cross-adaptive one (task 'cross')")
+    if mapping is not None and mapping not in MAPPINGS:
+        raise InputError(f"--mapping {mapping!r}: one of {', '.join(MAPPINGS)}")
+    mapping = mapping or "duck"
+    inputs = [] if from_osc else [input_path] + ([control] if control is not None else [])
+    if not from_osc:
+        source, _ = load_audio(input_path, sr=SR, max_duration=max_duration)
+        ctrl = to_mono(load_audio(control, sr=SR, max_duration=max_duration)[0]) if control is not None else to_mono(source)
+    check_output_dir(out, force=force, inputs=inputs)
+    pol = load_policy(name)
+    task = pol.task
+    if task == "cross":
+        runner = CrossRunner(pol, block=block, sr=SR, mapping=mapping,
+                             channels=1 if from_osc else source.shape[0])
+    else:
+        runner = ImitationRunner(pol, block=block, sr=SR)
+    ignored = 0
+    if from_osc:
+        take, stats = serve(runner, port=osc_in, reply_to=reply_to, idle_timeout=idle_timeout, on_ready=on_ready)
+        ignored = stats["ignored"]
+    else:
+        sender = ParamSender(*reply_to, runner.names) if reply_to else None
+        blocks = (file_blocks(ctrl, source, block=block) if task == "cross"
+                  else ((b[0],) for b in file_blocks(to_mono(source), block=block)))
+        if on_ready is not None:
+            on_ready(0)
+        take = run_blocks(runner, blocks, realtime=realtime, on_block=sender.send if sender else None)
+    values = take.value_array()
+    deviation: dict = {}
+    with staged_output(out, force=force, inputs=inputs) as stage:
+        with open(stage / "trajectory.csv", "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["block", "end_s", *runner.names])
+            for k, v in enumerate(values):
+                w.writerow([k, f"{(k + 1) * block / SR:.6f}", *(f"{x:.6g}" for x in v)])
+        audio = take.audio_array(1)
+        if task == "cross" and not from_osc and take.blocks:
+            n = min(source.shape[1], take.blocks * block)
+            write_audio(stage / "live.wav", audio[:, :n], SR, subtype="FLOAT")
+            write_audio(stage / "source.wav", source[:, :n], SR, subtype="FLOAT")
+            project, deviation = take_project(values, block=block, sr=SR, sample="source.wav", duration=n / SR)
+            project.save(stage / "project.json")
+        elif task == "imitate" and audio.shape[1]:
+            write_audio(stage / "synth.wav", audio, SR, subtype="FLOAT")
+        compute = np.array(take.compute) * 1000.0 if take.compute else np.zeros(1)
+        info = {"policy": name, "task": task, "voice": pol.config.voice if task == "imitate" else None,
+                "mapping": mapping if task == "cross" else None, "block": block, "sample_rate": SR,
+                "blocks": take.blocks, "input": "osc:" if from_osc else str(input_path),
+                "control": None if control is None else str(control), "ended_by": take.ended_by,
+                "interrupted": take.interrupted, "osc_ignored": ignored,
+                "compute_ms": {"p50": round(float(np.percentile(compute, 50)), 4),
+                               "p99": round(float(np.percentile(compute, 99)), 4)},
+                "automation_thinning_deviation": deviation}
+        (stage / "live.json").write_text(json.dumps(info, indent=2) + "\n")
+        files = sorted(str(p.relative_to(stage)) for p in stage.rglob("*") if p.is_file())
+    return LiveSummary(out=stage.final, policy=name, task=task, blocks=take.blocks, seconds=take.blocks * block / SR,
+                       block_ms=1000.0 * block / SR, compute_p50_ms=info["compute_ms"]["p50"],
+                       compute_p99_ms=info["compute_ms"]["p99"], interrupted=take.interrupted,
+                       ended_by=take.ended_by, osc_ignored=ignored, automation_deviation=deviation, files=files)
+
+
+@dataclass(frozen=True)
+class AgentTrainSummary:
+    out: Path
+    name: str
+    train_seconds: float
+    figures: dict
+
+
+def agent_train(out: str | os.PathLike, *, task: str = "cross", voice: str = "sine", algo: str = "sac",
+                timesteps: int = 30_000, seed: int = 0, clips: int = 48, eval_clips: int = 12,
+                force: bool = False) -> AgentTrainSummary:
+    """``producer agent train``: train a listening-agent policy, evaluate it on held-out
+    material, write ``NAME.zip`` + ``NAME.json`` (figures inside) into ``out``."""
+    from producer.agent.policies import ALGOS, TASKS, TrainConfig, train
+    from producer.agent.synth import VOICES
+    from producer.errors import InputError
+    from producer.output import check_output_dir, check_seed, staged_output
+
+    if task not in TASKS:
+        raise InputError(f"--task {task!r}: one of {', '.join(TASKS)}")
+    if algo not in ALGOS:
+        raise InputError(f"--algo {algo!r}: one of {', '.join(ALGOS)}")
+    if voice not in VOICES:
+        raise InputError(f"--voice {voice!r}: one of {', '.join(VOICES)}")
+    for flag, v, lo, hi in (("--timesteps", timesteps, 1000, 2_000_000), ("--clips", clips, 2, 1000),
+                            ("--eval-clips", eval_clips, 1, 200)):
+        if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+            raise InputError(f"{flag} {v}: an integer {lo}..{hi}")
+    check_seed(seed)
+    check_output_dir(out, force=force)
+    config = TrainConfig(task=task, voice=voice, algo=algo, timesteps=timesteps, seed=seed, clips=clips)
+    pol = train(config)
+    pol.meta["held_out"] = _agent_figures(pol, eval_clips)
+    pol.meta["command"] = (f"producer agent train --task {task} --algo {algo} --timesteps {timesteps} "
+                           f"--seed {seed} --clips {clips}" + (f" --voice {voice}" if task == "imitate" else ""))
+    with staged_output(out, force=force) as stage:
+        pol.save(stage / config.name)
+    return AgentTrainSummary(out=stage.final, name=config.name, train_seconds=pol.meta["train_seconds"],
+                             figures=pol.meta["held_out"])
+
+
+def _agent_figures(pol, clips: int, *, search: bool = False, table: bool = False) -> dict:
+    from producer.agent import corpus
+    from producer.agent.evaluate import evaluate_cross, evaluate_imitation
+
+    if pol.task == "cross":
+        return evaluate_cross(pol, corpus.pairs(clips, held_out=True), search=search)
+    n_blocks = int(corpus.CLIP_SECONDS * corpus.SR) // pol.config.block
+    voice = [corpus.voice_target(s, pol.config.voice, block=pol.config.block, n_blocks=n_blocks, held_out=True)
+             for s in range(clips)]
+    instruments = [corpus.instrument_target(s, held_out=True) for s in range(clips)]
+    return {"voice_held_out": evaluate_imitation(pol, voice, table=table),
+            "instruments_held_out": evaluate_imitation(pol, instruments, table=table)}
+
+
+def agent_eval(policy: str, *, task: str | None = None, clips: int = 12, search: bool = False) -> dict:
+    """``producer agent eval``: held-out figures of a policy beside its baselines (cross: mean
+    reward per block by mapping; imitate: descriptor RMSE), see ``producer.agent.evaluate``."""
+    from producer.agent.policies import TASKS, load_policy
+    from producer.errors import InputError
+
+    if task is not None and task not in TASKS:
+        raise InputError(f"--task {task!r}: one of {', '.join(TASKS)}")
+    if not isinstance(clips, int) or isinstance(clips, bool) or not 1 <= clips <= 200:
+        raise InputError(f"--clips {clips}: an integer 1..200")
+    pol = load_policy(policy, task=task)
+    return {"policy": policy, "task": pol.task, "voice": pol.config.voice if pol.task == "imitate" else None,
+            "figures": _agent_figures(pol, clips, search=search, table=search)}

@@ -9,7 +9,8 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
-from producer.export.report import PREVIEW_SR, write_report
+from producer.export.report import ReportData, write_report
+from producer.export.report.page import PREVIEW_SR
 from producer.project import Clip, Project, Track
 from producer.render.engine import Render
 
@@ -80,7 +81,7 @@ def _fixture(seconds: float = 6.0):
 def report(tmp_path_factory):
     path = tmp_path_factory.mktemp("report") / "report.html"
     kwargs = _fixture()
-    write_report(path, title="Song <1> & \"2\"", **kwargs)
+    write_report(path, ReportData(title="Song <1> & \"2\"", **kwargs))
     raw = path.read_text(encoding="utf-8")
     page = Page()
     page.feed(raw)
@@ -154,7 +155,7 @@ def test_window_bars_follow_the_analysis_windows(tmp_path):
     kwargs = _fixture(seconds=9.0)
     kwargs.update(windows_reward=[0.5, 0.6, 0.7], window_seconds=5.0, hop_seconds=2.0)
     path = tmp_path / "report.html"
-    write_report(path, **kwargs)
+    write_report(path, ReportData(**kwargs))
     page = Page()
     page.feed(path.read_text(encoding="utf-8"))
     text = page.all_text
@@ -184,8 +185,8 @@ def test_self_contained(report):
 
 def test_same_inputs_give_the_same_file(tmp_path):
     kwargs = _fixture(seconds=4.0)
-    write_report(tmp_path / "a.html", **kwargs)
-    write_report(tmp_path / "b.html", **kwargs)
+    write_report(tmp_path / "a.html", ReportData(**kwargs))
+    write_report(tmp_path / "b.html", ReportData(**kwargs))
     assert (tmp_path / "a.html").read_bytes() == (tmp_path / "b.html").read_bytes()
 
 
@@ -193,8 +194,8 @@ def test_sparse_inputs_still_give_a_page(tmp_path):
     """Mono target, empty project and render, no rewards, history or log: a page, no plots of nothing."""
     path = tmp_path / "report.html"
     render = Render(mix=np.zeros((2, 0), np.float32), stems=[], sr=SR, track_names=[])
-    write_report(path, target=_sine(440.0, 1.0), target_sr=SR, render=render, project=Project(),
-                 windows_reward=[], history=[], log=[], window_seconds=3.0, hop_seconds=1.0)
+    write_report(path, ReportData(target=_sine(440.0, 1.0), target_sr=SR, render=render, project=Project(),
+                                  windows_reward=[], history=[], log=[], window_seconds=3.0, hop_seconds=1.0))
     page = Page()
     page.feed(path.read_text(encoding="utf-8"))
     assert len(page.images) == 2  # waveforms and spectrograms (the target alone)
@@ -204,16 +205,20 @@ def test_sparse_inputs_still_give_a_page(tmp_path):
         assert phrase in text
 
 
-def test_target_at_another_rate_and_channels_last(tmp_path):
-    """A 22.05 kHz target given as (n, channels), as soundfile reads it, is understood."""
+def test_target_at_another_rate_is_resampled_and_arrays_are_channels_first(tmp_path):
+    """A 22.05 kHz stereo target [shape=(2, n)] is understood; (n, channels), as soundfile reads
+    it, is refused instead of guessed at."""
     kwargs = _fixture(seconds=4.0)
     t = np.arange(4 * 22050) / 22050
-    kwargs["target"] = np.stack([0.5 * np.sin(2 * np.pi * 330 * t)] * 2, axis=1).astype(np.float32)
+    kwargs["target"] = np.stack([0.5 * np.sin(2 * np.pi * 330 * t)] * 2).astype(np.float32)
     kwargs["target_sr"] = 22050
     path = tmp_path / "report.html"
-    write_report(path, **kwargs)
+    write_report(path, ReportData(**kwargs))
     page = Page()
     page.feed(path.read_text(encoding="utf-8"))
     with wave.open(io.BytesIO(_decode(page.audio[0], "audio/wav"))) as w:
         assert w.getnframes() == 4 * PREVIEW_SR
     assert "4.00 s at 22050 Hz" in page.all_text
+    kwargs["target"] = kwargs["target"].T
+    with pytest.raises(ValueError, match="must be .channels, n."):
+        write_report(tmp_path / "other.html", ReportData(**kwargs))

@@ -15,6 +15,14 @@ Pan: Ardour's mono panner has its own -3 dB law, close to but not the renderer's
 (up to about 0.5 dB apart off centre). The session's panner position is chosen so that the
 left/right *ratio* equals ours and the small level difference goes on the fader, so the session
 sounds like our mix; the panner reads within a few percent of the project's pan.
+
+Automation: an automated track gain or pan becomes fader (``gain``) and panner (``pan-azimuth``)
+automation lists in Play state; an automated effect parameter becomes the plugin ports' automation
+(``parameter-N``) wherever its ACE plugin exists, each port's value computed by the same
+translation as the constant settings. Ardour interpolates points linearly in its own units (gain
+factor, azimuth, port value) while we interpolate in ours (dB, pan), so the envelopes are written
+on a ``AUTOMATION_GRID`` grid as well as at their breakpoints; the pan-law correction rides on the
+fader automation when pan moves.
 """
 from __future__ import annotations
 
@@ -35,6 +43,19 @@ SUPERCLOCK = 282_240_000  # Ardour 7 superclock ticks per second
 FADER_MAX_DB = 6.0
 TRIM_MAX_DB = 20.0
 ARDOUR_SCRIPTS = Path("/usr/share/ardour7/scripts")
+# Seconds between the extra points written inside an automated segment (see the module notes).
+AUTOMATION_GRID = 0.005
+# LV2 port indices of the ACE plugins' control ports (from their .ttl): automation lists name
+# ports by index, "parameter-<index>".
+_LV2_PORT_INDEX = {
+    "urn:ardour:a-eq": {s: i for i, s in enumerate(
+        ("freql gl freq1 g1 bw1 freq2 g2 bw2 freq3 g3 bw3 freq4 g4 bw4 freqh gh master filtogl filtog1 filtog2 "
+         "filtog3 filtog4 filtogh enable").split())},
+    "urn:ardour:a-comp": {"att": 0, "rel": 1, "kn": 2, "rat": 3, "thr": 4, "mak": 5, "sidech": 9, "enable": 10},
+    "urn:ardour:a-reverb": {"blend": 4, "roomsz": 5, "enable": 6},
+    "urn:ardour:a-delay": {"inv": 3, "sync": 4, "time": 5, "div": 6, "drywet": 7, "feedback": 8, "lpf": 9,
+                           "gain": 10, "enable": 12, "dot": 13},
+}
 
 
 def superclock(frames: int, sr: int) -> int:
@@ -174,13 +195,63 @@ def _controllable(parent, ids: _Ids, name: str, value, flags: str = "", **extra)
     _el(parent, "Controllable", name=name, id=ids(), flags=flags, value=value, **extra)
 
 
-def _gain_processors(route, ids: _Ids, trim: float, gain: float, plugins: list[ET.Element]) -> None:
+def _gain_processors(route, ids: _Ids, trim: float, gain: float, plugins: list[ET.Element],
+                     gain_points=None, sr: int = 48000) -> None:
     trim_p = _el(route, "Processor", id=ids(), name="Trim", active=1, user_latency=0, use_user_latency=0,
                  type="trim")
     _controllable(trim_p, ids, "trimcontrol", _fmt(trim), "GainLike")
     route.extend(plugins)  # effects before the fader, as the renderer runs them before gain and pan
     amp = _el(route, "Processor", id=ids(), name="Amp", active=1, user_latency=0, use_user_latency=0, type="amp")
     _controllable(amp, ids, "gaincontrol", _fmt(gain), "GainLike")
+    if gain_points:
+        _automation(_el(amp, "Automation"), ids, "gain", gain_points, sr)
+
+
+def _automation(parent, ids: _Ids, automation_id: str, points, sr: int) -> None:
+    """One automation list in Play state; ``points`` are (seconds, value in the control's units)."""
+    lst = _el(parent, "AutomationList", automation_id=automation_id, id=ids(), interpolation_style="Linear",
+              time_domain="AudioTime", state="Play")
+    events = _el(lst, "events")
+    events.text = "".join(f"a{superclock(int(round(t * sr)), sr)} {_fmt(v)}\n" for t, v in points)
+
+
+def automation_times(envelopes) -> list[float]:
+    """Times (s) to write automation at: every breakpoint, and an ``AUTOMATION_GRID`` grid from the
+    first to the last, so Ardour's interpolation in its own units follows ours."""
+    envelopes = [e for e in envelopes if e]
+    if not envelopes:
+        return []
+    times = {t for env in envelopes for t, _ in env}
+    lo, hi = min(times), max(times)
+    steps = int((hi - lo) / AUTOMATION_GRID)
+    times.update(lo + k * AUTOMATION_GRID for k in range(1, steps + 1) if lo + k * AUTOMATION_GRID < hi)
+    return sorted(times)
+
+
+def _plugin_automation(proc: ET.Element, plugin: Plugin, effect: Effect, ids: _Ids, sr: int) -> None:
+    """The automated parameters of ``effect`` as automation of the plugin ports they move."""
+    from producer.project import envelope_at
+
+    times = automation_times([env for _, env in effect.automation])
+    if not times:
+        return
+    series: dict[str, list[tuple[float, float]]] = {}
+    for t in times:
+        at_t = effect
+        for name, env in effect.automation:
+            at_t = at_t.with_param(name, envelope_at(env, t))
+        for port, value in plugin_for(at_t).ports:
+            series.setdefault(port, []).append((t, float(value)))
+    index = _LV2_PORT_INDEX.get(plugin.uri, {})
+    parent = None
+    for port, points in series.items():
+        if max(v for _, v in points) - min(v for _, v in points) <= 1e-9:
+            continue  # a port this envelope does not move
+        n = index.get(port) if plugin.kind == "lv2" else int(port)
+        if n is None:
+            continue
+        parent = parent if parent is not None else _el(proc, "Automation")
+        _automation(parent, ids, f"parameter-{n}", points, sr)
 
 
 def _plugin_processor(plugin: Plugin, ids: _Ids, active: bool) -> ET.Element | None:
@@ -210,7 +281,7 @@ def _plugin_processor(plugin: Plugin, ids: _Ids, active: bool) -> ET.Element | N
 
 
 def _route_common(route, ids: _Ids, name: str, n_in: int, inputs_from: list[str], outputs_to: list[str],
-                  azimuth: float) -> None:
+                  azimuth: float, pan_points=None, sr: int = 48000) -> None:
     _controllable(route, ids, "solo", 0, "Toggle,RealTime", self_solo=0, soloed_by_upstream=0,
                   soloed_by_downstream=0)
     io_in = _el(route, "IO", name=name, id=ids(), direction="Input", default_type="audio")
@@ -232,6 +303,8 @@ def _route_common(route, ids: _Ids, name: str, n_in: int, inputs_from: list[str]
     _controllable(pannable, ids, "pan-elevation", 0)
     _controllable(pannable, ids, "pan-frontback", 0)
     _controllable(pannable, ids, "pan-lfe", 0)
+    if pan_points:
+        _automation(_el(pannable, "Automation"), ids, "pan-azimuth", pan_points, sr)
 
 
 def _split_gain(gain_db: float, correction: float) -> tuple[float, float]:
@@ -239,6 +312,25 @@ def _split_gain(gain_db: float, correction: float) -> tuple[float, float]:
     total_db = gain_db + 20.0 * math.log10(correction)
     trim_db = _clamp(total_db - FADER_MAX_DB, 0.0, TRIM_MAX_DB) if total_db > FADER_MAX_DB else 0.0
     return db_to_gain(trim_db), db_to_gain(total_db - trim_db)
+
+
+def _fader_automation(track: Track) -> tuple[list, list]:
+    """(fader points as linear gain incl. the pan-law correction, azimuth points); empty lists when
+    neither gain nor pan is automated."""
+    from producer.project import envelope_at
+
+    gain_env, pan_env = track.envelope("gain_db"), track.envelope("pan")
+    times = automation_times([gain_env, pan_env])
+    if not times:
+        return [], []
+    gains, azimuths = [], []
+    for t in times:
+        pan = envelope_at(pan_env, t) if pan_env else track.pan
+        db = envelope_at(gain_env, t) if gain_env else track.gain_db
+        azimuth, correction = ardour_pan(pan)
+        gains.append((t, db_to_gain(db) * correction))
+        azimuths.append((t, azimuth))
+    return gains, (azimuths if pan_env else [])
 
 
 def session_xml(project: Project, clips: ClipSet, name: str, *, plugins_active: bool = True) -> tuple[bytes, list[str]]:
@@ -291,7 +383,9 @@ def session_xml(project: Project, clips: ClipSet, name: str, *, plugins_active: 
                     alignment_choice="Automatic", mode="Normal")
         _el(route, "PresentationInfo", order=order, flags="AudioTrack,OrderSet", color=0)
         azimuth, correction = ardour_pan(track.pan)
-        _route_common(route, ids, track.name, 1, [], ["Master/audio_in 1", "Master/audio_in 2"], azimuth)
+        gain_points, pan_points = _fader_automation(track)
+        _route_common(route, ids, track.name, 1, [], ["Master/audio_in 1", "Master/audio_in 2"], azimuth,
+                      pan_points, sr)
         _el(route, "Processor", id=ids(), name=f"recorder:{track.name}", active=1, user_latency=0,
             use_user_latency=0, type="diskwriter", record_safe=0)
         _el(route, "Processor", id=ids(), name=f"player:{track.name}", active=1, user_latency=0,
@@ -303,9 +397,17 @@ def session_xml(project: Project, clips: ClipSet, name: str, *, plugins_active: 
             if proc is None:
                 notes.append(f"{track.name}: {effect.kind} {effect.param_dict} has no Ardour built-in; add one by hand")
                 continue
+            _plugin_automation(proc, plugin, effect, ids, sr)
             plugins.append(proc)
-        trim, gain = _split_gain(track.gain_db, correction)
-        _gain_processors(route, ids, trim, gain, plugins)
+        if gain_points:
+            # Automated: the trim holds what the fader cannot reach at the envelope's loudest point.
+            top_db = max(20.0 * math.log10(g) for _, g in gain_points)
+            trim_db = _clamp(top_db - FADER_MAX_DB, 0.0, TRIM_MAX_DB) if top_db > FADER_MAX_DB else 0.0
+            trim, gain = db_to_gain(trim_db), gain_points[0][1] / db_to_gain(trim_db)
+            gain_points = [(t, g / trim) for t, g in gain_points]
+        else:
+            trim, gain = _split_gain(track.gain_db, correction)
+        _gain_processors(route, ids, trim, gain, plugins, gain_points, sr)
         mo = _el(route, "Processor", id=ids(), name=track.name, active=1, user_latency=0, use_user_latency=0,
                  own_input=1, own_output=0, output=track.name, type="main-outs", role="Main")
         _el(mo, "PannerShell", bypassed=0, user_panner="", linked_to_route=1)

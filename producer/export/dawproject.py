@@ -59,14 +59,35 @@ def _real(parent, tag: str, ids: _Ids, value: float, unit: str, *, name: str | N
                min=None if lo is None else float(lo), max=None if hi is None else float(hi))
 
 
-def _eq_band(eq, ids: _Ids, band_type: str, freq: float, *, gain: float | None = None, q: float | None = None) -> None:
+class _Automation:
+    """Envelopes of one track, gathered while its parameters are written: (parameter id, unit,
+    points in the parameter's own unit). The arrangement writes them as ``Points`` lanes."""
+
+    def __init__(self):
+        self.lanes: list[tuple[str, str, list[tuple[float, float]]]] = []
+
+    def add(self, element: ET.Element, envelope, convert=lambda v: v) -> None:
+        if envelope is not None:
+            self.lanes.append((element.get("id"), element.get("unit"), [(t, convert(v)) for t, v in envelope]))
+
+
+def _ms_to_s(v: float) -> float:
+    return v / 1000.0
+
+
+def _eq_band(eq, ids: _Ids, band_type: str, freq: float, *, gain: float | None = None, q: float | None = None,
+             effect: Effect | None = None, auto: _Automation | None = None) -> None:
     band = _el(eq, "Band", type=band_type, order=2 if band_type in ("lowPass", "highPass") else None)
-    _real(band, "Freq", ids, freq, "hertz", lo=20.0, hi=20000.0)
-    if gain is not None:
-        _real(band, "Gain", ids, gain, "decibel", lo=-24.0, hi=24.0)
-    if q is not None:
-        _real(band, "Q", ids, q, "linear", lo=0.1, hi=10.0)
+    freq_el = _real(band, "Freq", ids, freq, "hertz", lo=20.0, hi=20000.0)
+    gain_el = _real(band, "Gain", ids, gain, "decibel", lo=-24.0, hi=24.0) if gain is not None else None
+    q_el = _real(band, "Q", ids, q, "linear", lo=0.1, hi=10.0) if q is not None else None
     _el(band, "Enabled", id=ids(), value=True)
+    if effect is not None and auto is not None:
+        auto.add(freq_el, effect.envelope("cutoff_hz") or effect.envelope("freq_hz"))
+        if gain_el is not None:
+            auto.add(gain_el, effect.envelope("gain_db"))
+        if q_el is not None:
+            auto.add(q_el, effect.envelope("q"))
 
 
 _BAND = {"lowpass": "lowPass", "highpass": "highPass", "peak": "bell", "low_shelf": "lowShelf",
@@ -74,8 +95,9 @@ _BAND = {"lowpass": "lowPass", "highpass": "highPass", "peak": "bell", "low_shel
 _UNITS = {"Hz": "hertz", "dB": "decibel", "ms": "seconds"}
 
 
-def _device(devices, ids: _Ids, effect: Effect) -> None:
-    """One effect -> one device element in ``devices``."""
+def _device(devices, ids: _Ids, effect: Effect, auto: _Automation | None = None) -> None:
+    """One effect -> one device element in ``devices``; its parameters' envelopes go to ``auto``."""
+    auto = auto if auto is not None else _Automation()
     p = effect.param_dict
     k = effect.kind
     if k in _BAND:
@@ -83,21 +105,23 @@ def _device(devices, ids: _Ids, effect: Effect) -> None:
                  loaded=True)
         _el(eq, "Enabled", id=ids(), value=True)
         if k in ("lowpass", "highpass"):
-            _eq_band(eq, ids, _BAND[k], p["cutoff_hz"], q=p["q"])
+            _eq_band(eq, ids, _BAND[k], p["cutoff_hz"], q=p["q"], effect=effect, auto=auto)
         else:
-            _eq_band(eq, ids, _BAND[k], p["freq_hz"], gain=p["gain_db"], q=p["q"])
+            _eq_band(eq, ids, _BAND[k], p["freq_hz"], gain=p["gain_db"], q=p["q"], effect=effect, auto=auto)
         return
     if k == "compressor":
         c = _el(devices, "Compressor", id=ids(), deviceName="Compressor", deviceRole="audioFX", loaded=True)
         _el(c, "Enabled", id=ids(), value=True)
         # The schema fixes the element order: Attack, AutoMakeup, InputGain, OutputGain, Ratio, ...
-        _real(c, "Attack", ids, p["attack_ms"] / 1000.0, "seconds")
+        auto.add(_real(c, "Attack", ids, p["attack_ms"] / 1000.0, "seconds"), effect.envelope("attack_ms"), _ms_to_s)
         _el(c, "AutoMakeup", id=ids(), value=False)
         _real(c, "InputGain", ids, 0.0, "decibel")
         _real(c, "OutputGain", ids, 0.0, "decibel")
-        _real(c, "Ratio", ids, p["ratio"], "linear", lo=1.0, hi=20.0)
-        _real(c, "Release", ids, p["release_ms"] / 1000.0, "seconds")
-        _real(c, "Threshold", ids, p["threshold_db"], "decibel", lo=-60.0, hi=0.0)
+        auto.add(_real(c, "Ratio", ids, p["ratio"], "linear", lo=1.0, hi=20.0), effect.envelope("ratio"))
+        auto.add(_real(c, "Release", ids, p["release_ms"] / 1000.0, "seconds"), effect.envelope("release_ms"),
+                 _ms_to_s)
+        auto.add(_real(c, "Threshold", ids, p["threshold_db"], "decibel", lo=-60.0, hi=0.0),
+                 effect.envelope("threshold_db"))
         return
     from producer.effects import EFFECTS
 
@@ -105,22 +129,40 @@ def _device(devices, ids: _Ids, effect: Effect) -> None:
               loaded=False, comment=EFFECTS[k].description)
     params = _el(dev, "Parameters")
     for spec in EFFECTS[k].params:
-        value = p[spec.name] / 1000.0 if spec.unit == "ms" else p[spec.name]
-        _real(params, "RealParameter", ids, value, _UNITS.get(spec.unit, "linear"), name=spec.name)
+        convert = _ms_to_s if spec.unit == "ms" else (lambda v: v)
+        el = _real(params, "RealParameter", ids, convert(p[spec.name]), _UNITS.get(spec.unit, "linear"), name=spec.name)
+        auto.add(el, effect.envelope(spec.name), convert)
     _el(dev, "Enabled", id=ids(), value=True)
 
 
 def _channel(track_el, ids: _Ids, *, role: str, destination: str | None, volume: float, pan: float,
-             effects=(), muted: bool = False) -> ET.Element:
+             effects=(), muted: bool = False, track=None, auto: _Automation | None = None) -> ET.Element:
     ch = _el(track_el, "Channel", id=ids(), audioChannels=2, destination=destination, role=role, solo=False)
+    auto = auto if auto is not None else _Automation()
     if effects:
         devices = _el(ch, "Devices")
         for effect in effects:
-            _device(devices, ids, effect)
+            _device(devices, ids, effect, auto)
     _el(ch, "Mute", id=ids(), name="Mute", value=muted)
-    _real(ch, "Pan", ids, (pan + 1.0) / 2.0, "normalized", name="Pan", lo=0.0, hi=1.0)
-    _real(ch, "Volume", ids, volume, "linear", name="Volume", lo=0.0, hi=max(2.0, volume))
+    pan_el = _real(ch, "Pan", ids, (pan + 1.0) / 2.0, "normalized", name="Pan", lo=0.0, hi=1.0)
+    gain_env = track.envelope("gain_db") if track is not None else None
+    top = max([volume] + [db_to_gain(v) for _, v in gain_env or ()])
+    vol_el = _real(ch, "Volume", ids, volume, "linear", name="Volume", lo=0.0, hi=max(2.0, top))
+    if track is not None:
+        auto.add(pan_el, track.envelope("pan"), lambda v: (v + 1.0) / 2.0)
+        # Linear gain points: a host interpolates them linearly, ours in dB; dense envelopes
+        # (as match writes) keep the two within a fraction of a dB between points.
+        auto.add(vol_el, gain_env, db_to_gain)
     return ch
+
+
+def _points(lanes_el, ids: _Ids, auto: _Automation) -> None:
+    """Each gathered envelope as a ``Points`` lane targeting its parameter, times in seconds."""
+    for target, unit, points in auto.lanes:
+        pts = _el(lanes_el, "Points", id=ids(), unit=unit)
+        _el(pts, "Target", parameter=target)
+        for t, v in points:
+            _el(pts, "RealPoint", time=float(t), value=float(v), interpolation="linear")
 
 
 def project_xml(project: Project, clips: ClipSet, audio_dir: str = "audio") -> bytes:
@@ -135,13 +177,15 @@ def project_xml(project: Project, clips: ClipSet, audio_dir: str = "audio") -> b
 
     structure = _el(root, "Structure")
     track_ids: list[tuple[str, str]] = []  # (audio track id, note track id)
+    autos: list[_Automation] = []
     # Built first (the tracks route to its channel), placed last.
     master = ET.Element("Track", {"id": ids(), "name": "Master", "contentType": "audio notes", "loaded": "true"})
     master_channel = _channel(master, ids, role="master", destination=None, volume=1.0, pan=0.0)
     for track in project.tracks:
         audio_track = _el(structure, "Track", id=ids(), name=track.name, contentType="audio", loaded=True)
+        autos.append(_Automation())
         _channel(audio_track, ids, role="regular", destination=master_channel.get("id"),
-                 volume=db_to_gain(track.gain_db), pan=track.pan, effects=track.effects)
+                 volume=db_to_gain(track.gain_db), pan=track.pan, effects=track.effects, track=track, auto=autos[-1])
         note_track = _el(structure, "Track", id=ids(), name=f"{track.name} notes", contentType="notes", loaded=True,
                          comment=f"the notes of {track.name} ({track.instrument}); muted: assign an instrument")
         _channel(note_track, ids, role="regular", destination=master_channel.get("id"), volume=1.0, pan=track.pan,
@@ -152,9 +196,10 @@ def project_xml(project: Project, clips: ClipSet, audio_dir: str = "audio") -> b
     arrangement = _el(root, "Arrangement", id=ids())
     lanes = _el(arrangement, "Lanes", id=ids(), timeUnit="seconds")
     sr = clips.sr
-    for track, placed, (audio_id, note_id) in zip(project.tracks, clips.tracks, track_ids):
+    for track, placed, (audio_id, note_id), auto in zip(project.tracks, clips.tracks, track_ids, autos):
         track_lanes = _el(lanes, "Lanes", id=ids(), track=audio_id)
         clip_list = _el(track_lanes, "Clips", id=ids())
+        _points(track_lanes, ids, auto)
         for pc in placed:
             start, dur = pc.start_seconds(sr), pc.duration_seconds(sr)
             clip = _el(clip_list, "Clip", name=pc.file[:-4], time=start, duration=dur, playStart=0.0)

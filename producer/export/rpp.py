@@ -9,6 +9,12 @@ Limits, stated: effects are named REAPER's stock plugins (ReaEQ, ReaComp, ReaVer
 JS chorus/distortion) with their default settings, because a VST's parameters live in an opaque
 binary state blob; our values are written into each track's notes. REAPER's pan law is its own
 (set in the project), so panned tracks may differ from our mix by a fraction of a dB.
+
+Automation: track gain as a ``VOLENV2`` envelope (linear amplitude points, REAPER's amplitude
+mode), pan as ``PANENV2`` (REAPER stores pan envelope points with the sign flipped, +1 = left),
+both linear between points (shape 0). An automated effect parameter becomes a ``PARMENV`` after
+its plugin, indexed by the parameter's place in our vocabulary with values normalised to its range
+(the stand-in plugins' own parameter lists differ; the envelope keeps the movement to re-assign).
 """
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from producer.audio import db_to_gain
+from producer.effects import EFFECTS
 from producer.export.clips import ClipSet
 from producer.project import Effect, Project
 
@@ -61,6 +68,13 @@ def _num(v: float) -> str:
     return repr(float(v))
 
 
+def _envelope_block(tag: str, args: str, guid: str, points, indent: str) -> list[str]:
+    lines = [f"{indent}<{tag}{(' ' + args) if args else ''}", f"{indent}  EGUID {guid}", f"{indent}  ACT 1 -1",
+             f"{indent}  VIS 1 1 1", f"{indent}  LANEHEIGHT 0 0", f"{indent}  ARM 0", f"{indent}  DEFSHAPE 0 -1 -1"]
+    lines += [f"{indent}  PT {_num(t)} {_num(v)} 0" for t, v in points]
+    return lines + [f"{indent}>"]
+
+
 def rpp_text(project: Project, clips: ClipSet, clip_dir: str = "clips") -> str:
     """The .rpp document; items read ``clip_dir/<file>`` relative to the .rpp's folder."""
     sr = clips.sr
@@ -81,6 +95,12 @@ def rpp_text(project: Project, clips: ClipSet, clip_dir: str = "clips") -> str:
             "    MUTESOLO 0 0 0",
             "    NCHAN 2",
         ]
+        gain_env, pan_env = track.envelope("gain_db"), track.envelope("pan")
+        if gain_env is not None:
+            lines += _envelope_block("VOLENV2", "", _guid(ti, "volenv"),
+                                     [(t, db_to_gain(v)) for t, v in gain_env], "    ")
+        if pan_env is not None:
+            lines += _envelope_block("PANENV2", "", _guid(ti, "panenv"), [(t, -v) for t, v in pan_env], "    ")
         if track.effects:
             lines += ["    <NOTES 0 2"]
             for e in track.effects:
@@ -95,7 +115,14 @@ def rpp_text(project: Project, clips: ClipSet, clip_dir: str = "clips") -> str:
                     lines += [f"      <VST {_q(name)} {ident}", "      >"]
                 else:
                     lines += [f"      <JS {name} {ident}", "      >"]
-                lines += ["      FLOATPOS 0 0 0 0", f"      FXID {_guid(ti, 'fx', fi)}", "      WAK 0 0"]
+                lines += ["      FLOATPOS 0 0 0 0", f"      FXID {_guid(ti, 'fx', fi)}"]
+                specs = [q.name for q in EFFECTS[e.kind].params]
+                for name, env in e.automation:
+                    q = EFFECTS[e.kind].param(name)
+                    norm = [(t, (v - q.low) / (q.high - q.low)) for t, v in env]
+                    lines += _envelope_block("PARMENV", f"{specs.index(name)} 0 1 0.5", _guid(ti, "fx", fi, name),
+                                             norm, "      ")
+                lines += ["      WAK 0 0"]
             lines += ["    >"]
         for ci, pc in enumerate(placed):
             lines += [

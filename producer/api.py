@@ -594,3 +594,174 @@ def agent_eval(policy: str, *, task: str | None = None, clips: int = 12, search:
     pol = load_policy(policy, task=task)
     return {"policy": policy, "task": pol.task, "voice": pol.config.voice if pol.task == "imitate" else None,
             "figures": _agent_figures(pol, clips, search=search, table=search)}
+
+
+# --- producer batch ---------------------------------------------------------------------------
+
+BATCH_JOBS = ("recreate", "render", "drums")
+BATCH_FILE = "batch.json"
+# What a finished job's folder holds besides the mark; --resume skips a folder that has them all.
+BATCH_OUTPUTS = {"recreate": ("recreate.json", "project.json", "mix.wav"),
+                 "render": ("project.json", "mix.wav", "arrangement.mid"),
+                 "drums": ("pattern.json", "drums.mid")}
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    out: Path
+    jobs: int
+    done: int  # finished in this run
+    skipped: int  # complete already (--resume)
+    failed: int
+    seconds: float
+    ray_start_seconds: float  # starting or joining Ray
+    records: list[dict]  # what batch.json holds per input
+
+
+def _batch_job(job: dict) -> dict:
+    """One job of a batch, run in a Ray worker: the single command's use case on one input,
+    writing its folder exactly as that command would. Returns its figures."""
+    kind = job["job"]
+    if kind == "recreate":
+        s = recreate(job["input"], job["out"], preset=job["preset"], budget_seconds=job["budget_seconds"],
+                     evaluations=job["evaluations"], samples=job["samples"], seed=job["seed"],
+                     force=job["force"], model_name=job["model_name"])
+        return {"out": str(s.out), "reward": round(s.reward, 6), "evaluations": s.evaluations,
+                "search_seconds": round(s.seconds, 3), "tracks": s.tracks, "clips": s.clips, "tempo": s.tempo}
+    if kind == "render":
+        r = render(job["input"], job["out"], force=job["force"], samples=job["samples"])
+        return {"out": str(r.out), "duration": round(r.duration, 4), "peak_dbfs": round(r.peak_dbfs, 2),
+                "tracks": r.tracks, "clips": r.clips}
+    from producer.drums.generate import make_drums
+
+    part, folder, _ = make_drums(kick=job["input"], out=job["out"], force=job["force"], seed=job["seed"])
+    return {"out": str(folder), "style": part.style, "bars": part.bars, "bpm": part.bpm}
+
+
+def _batch_complete(folder: Path, kind: str) -> bool:
+    from producer.output import MARK
+
+    return (folder / MARK).is_file() and all((folder / name).exists() for name in BATCH_OUTPUTS[kind])
+
+
+def batch(
+    inputs: list[str | os.PathLike],
+    out: str | os.PathLike,
+    *,
+    job: str = "recreate",
+    workers: int | None = None,
+    address: str | None = None,
+    resume: bool = False,
+    force: bool = False,
+    preset: str = "default",
+    budget_seconds: float | None = None,
+    evaluations: int | None = None,
+    samples: str | os.PathLike | None = None,
+    seed: int = 0,
+    model_name: str = "default",
+    max_retries: int = 3,
+    progress: Callable[[object], None] | None = None,
+) -> BatchSummary:
+    """``producer batch``: one ``job`` per input on Ray, each written to ``out/NAME/`` exactly as
+    the single command writes it, and ``out/batch.json`` (per input: status, figures, seconds,
+    error line), rewritten as each job ends.
+
+    Inputs are files or folders (searched for audio, ``project.json`` or MIDI, by ``job``).
+    Without ``address`` a local Ray instance with ``workers`` CPUs (default: all) runs the jobs;
+    with it they run on that cluster (every node must see the inputs and ``out`` at the same
+    paths). A job that fails is recorded and the batch goes on; a worker that dies is retried
+    ``max_retries`` times. A non-empty ``out`` needs ``resume`` (skip the inputs whose folder is
+    complete) or ``force`` (run every job again, replacing only producer's own folders).
+    ``progress(counts)`` receives a ``producer.batch.Counts`` as jobs end and every few seconds.
+    """
+    import time
+
+    from producer.batch import RayCluster, find_inputs, job_names, run_jobs
+    from producer.config import load_preset
+    from producer.errors import InputError, OutputError
+    from producer.output import MARK, check_output_dir, check_seed
+
+    started = time.perf_counter()
+    if job not in BATCH_JOBS:
+        raise InputError(f"--job {job!r}: one of {', '.join(BATCH_JOBS)}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise InputError(f"--workers {workers}: must be at least 1")
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or not 0 <= max_retries <= 100:
+        raise InputError(f"max_retries {max_retries!r}: an integer 0..100")
+    check_seed(seed)
+    if job == "recreate":
+        cfg = load_preset(preset).with_overrides(seconds=budget_seconds, evaluations=evaluations)
+        # A preset given as a file must be found by every worker: pass it on by its full path.
+        if preset.endswith(".toml") or os.sep in preset:
+            preset = os.path.abspath(preset)
+        settings = {"preset": cfg.name, "seed": seed, "budget_seconds": budget_seconds,
+                    "evaluations": evaluations, "model": model_name}
+    else:
+        settings = {"seed": seed} if job == "drums" else {}
+    files = find_inputs(inputs, job)
+    names = job_names(files, job)
+    out = Path(out)
+    if out.is_dir() and any(out.iterdir()) and not (resume or force):
+        raise OutputError(f"--out {out} is not empty: --resume finishes the batch there, --force runs every "
+                          "job again")
+    check_output_dir(out, force=resume or force, inputs=files)
+    book = out / BATCH_FILE
+    previous: dict[str, dict] = {}
+    if out.is_dir() and any(out.iterdir()):
+        try:
+            before = json.loads(book.read_text())
+        except (OSError, ValueError):
+            raise OutputError(f"--out {out} holds no readable {BATCH_FILE}: not a batch folder") from None
+        if before.get("job") != job or (resume and before.get("settings") != settings):
+            raise OutputError(f"--out {out} holds a {before.get('job')} batch run with settings "
+                              f"{json.dumps(before.get('settings'))}; resume it with the same ones or choose "
+                              "another folder")
+        previous = {r.get("name"): r for r in before.get("jobs", []) if isinstance(r, dict)}
+
+    specs, records, todo = [], [], []
+    for path, name in zip(files, names):
+        folder = out / name
+        spec = {"job": job, "input": str(path.resolve()), "out": str(folder.resolve()), "force": force,
+                "preset": preset, "budget_seconds": budget_seconds, "evaluations": evaluations,
+                "samples": None if samples is None else str(Path(samples).resolve()), "seed": seed,
+                "model_name": model_name}
+        specs.append(spec)
+        if resume and _batch_complete(folder, job):
+            old = previous.get(name, {})
+            records.append({"input": str(path), "name": name, "status": "done", "resumed": True,
+                            "figures": old.get("figures"), "seconds": old.get("seconds")})
+        else:
+            records.append({"input": str(path), "name": name, "status": "waiting"})
+            todo.append(len(specs) - 1)
+
+    def write_book() -> None:
+        tmp = out / f".{BATCH_FILE}.partial-{os.getpid()}"
+        tmp.write_text(json.dumps({"format": "producer-batch", "version": 1, "job": job, "settings": settings,
+                                   "jobs": records}, indent=2) + "\n")
+        os.replace(tmp, book)
+
+    cluster = RayCluster(workers=workers, address=address)  # a bad --address fails here
+
+    def start_book() -> None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / MARK).write_text("written by producer; `--force` may replace this folder\n")
+        write_book()
+
+    def on_result(k: int, result: dict, counts) -> None:
+        i = todo[k]
+        records[i] = {"input": records[i]["input"], "name": records[i]["name"], **result}
+        write_book()
+
+    if not todo:  # every folder complete already: no need for Ray
+        start_book()
+    else:
+        with cluster:  # joined or started before anything is written
+            start_book()
+            run_jobs([specs[i] for i in todo], _batch_job, cluster, max_retries=max_retries,
+                     on_result=on_result, on_progress=progress)
+    ray_start = cluster.start_seconds
+    failed = sum(1 for r in records if r["status"] == "failed")
+    skipped = sum(1 for r in records if r.get("resumed"))
+    return BatchSummary(out=out, jobs=len(records), done=len(records) - failed - skipped, skipped=skipped,
+                        failed=failed, seconds=time.perf_counter() - started, ray_start_seconds=ray_start,
+                        records=records)

@@ -15,4 +15,5 @@ COMMAND_MODULES = (
     "embed",
     "embeddings",
     "tune",
+    "batch",
 )

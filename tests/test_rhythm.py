@@ -183,3 +183,46 @@ def test_the_target_and_a_new_project_carry_the_songs_time():
     assert beat_f_measure(beats, target.beats) >= 0.9
     forced = analyze(y, FlatModel(), tempo=100.0)
     assert forced.tempo == 100.0
+
+
+# --- report.html: beats, bars and the recreation's notes over the target's spectrogram ------
+
+def test_bar_marks_number_the_bars_inside_the_span():
+    from producer.export.report.figures import bar_marks
+
+    beats, bars = bar_marks([0.5, 1.0, 1.5, 2.0, 9.0], [0.5, 2.0, 9.0], 5.0)
+    assert beats == [0.5, 1.0, 1.5, 2.0] and bars == [(0.5, 1), (2.0, 2)]
+
+
+def test_spectrogram_draws_bar_lines_and_notes_where_they_fall():
+    import base64
+    import io
+
+    from PIL import Image
+
+    from producer.export.report.figures import FIG_DPI, FIG_WIDTH_IN, TIME_LEFT, TIME_RIGHT, _spectrogram_png
+    from producer.export.report.page import PREVIEW_SR
+    from producer.project import Clip, Project, Track
+
+    span = 8.0
+    t = np.arange(int(span * PREVIEW_SR)) / PREVIEW_SR
+    y = (0.2 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    downbeats = [1.0, 3.0, 5.0, 7.0]
+
+    def pixels(**kw) -> np.ndarray:
+        png = _spectrogram_png(y, y, span, **kw)
+        return np.asarray(Image.open(io.BytesIO(base64.b64decode(png))).convert("RGB"), np.int16)
+
+    plain = pixels()
+    marked = pixels(beats=np.arange(1.0, 8.0, 0.5), downbeats=downbeats)
+    cols = np.flatnonzero(np.abs(marked - plain).sum(axis=(0, 2)) > 0)
+    width = FIG_WIDTH_IN * FIG_DPI
+    for d in downbeats:
+        x = (TIME_LEFT + d / span * (TIME_RIGHT - TIME_LEFT)) * width
+        assert np.min(np.abs(cols - x)) <= 2  # a line drawn at every bar
+    project = Project(tracks=(Track("Keys", "piano", clips=(Clip("piano/60", 2.0, 1.0, 69),)),))
+    noted = pixels(project=project)
+    rows, cols = np.nonzero(np.abs(noted - plain).sum(axis=2) > 60)
+    x0 = (TIME_LEFT + 2.0 / span * (TIME_RIGHT - TIME_LEFT)) * width
+    x1 = (TIME_LEFT + 3.0 / span * (TIME_RIGHT - TIME_LEFT)) * width
+    assert len(cols) and cols.min() >= x0 - 2 and cols.max() <= x1 + 2  # the note's second, no more

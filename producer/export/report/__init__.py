@@ -39,6 +39,8 @@ class ReportData:
     history : [(elapsed s, evaluations, best reward so far)], in time order.
     log : search log entries; every key found is shown.
     title : the page heading (escaped).
+    beats, downbeats : the target's detected beats and bar lines (s), drawn over its spectrogram
+        with the recreation's piano roll; empty: none drawn.
     """
     target: object
     target_sr: int
@@ -50,6 +52,8 @@ class ReportData:
     history: tuple = ()
     log: tuple = ()
     title: str = "producer recreate"
+    beats: tuple = ()
+    downbeats: tuple = ()
 
 
 def write_report(path, data: ReportData) -> None:
@@ -76,8 +80,10 @@ def write_report(path, data: ReportData) -> None:
     parts.append(_section("Listen", _players(target_mono, render_mono)))
     parts.append(_section("Waveforms", _img(_waveform_png(target_mono, render_mono, span),
                                            "Waveforms of the target and the recreation")))
-    parts.append(_section("Spectrograms", _img(_spectrogram_png(target_mono, render_mono, span),
-                                              "Log-frequency spectrograms of the target and the recreation")))
+    parts.append(_section("Spectrograms", _img(_spectrogram_png(target_mono, render_mono, span, beats=data.beats,
+                                                                   downbeats=data.downbeats, project=project),
+                                              "Log-frequency spectrograms of the target (with its beats, bars "
+                                              "and the recreation's notes) and the recreation")))
     parts.append(_section("Reward per window", _rewards_block(rewards, span, window_seconds, hop_seconds)))
     parts.append(_section("Best reward during the search", _history_block(history)))
     parts.append(_section("Arrangement", _arrangement_block(project, span, target_seconds)))

@@ -140,7 +140,36 @@ def _log_spectrogram(y: np.ndarray) -> np.ndarray:
     return 10.0 * np.log10(np.maximum(power, 1e-12))
 
 
-def _spectrogram_png(target: np.ndarray, recreation: np.ndarray, span: float) -> str:
+def _pitch_row(pitch: float, fmax: float) -> float:
+    """Row of the log-frequency spectrogram where a MIDI pitch's fundamental falls."""
+    freq = 440.0 * 2.0 ** ((pitch - 69) / 12.0)
+    return SPEC_BINS * math.log(freq / SPEC_FMIN) / math.log(fmax / SPEC_FMIN)
+
+
+def bar_marks(beats: Sequence[float], downbeats: Sequence[float], span: float) -> tuple[list, list]:
+    """(beat times, [(downbeat time, bar number)]) inside [0, span] s: what the spectrogram draws.
+    Bars are numbered from 1 at the first downbeat."""
+    b = [float(t) for t in beats if 0.0 <= t <= span]
+    d = [(float(t), k + 1) for k, t in enumerate(downbeats) if 0.0 <= t <= span]
+    return b, d
+
+
+def _draw_time(ax, beats: Sequence[float], downbeats: Sequence[float], span: float) -> None:
+    """Beats as faint lines, bar lines brighter with their numbers along the top."""
+    b, d = bar_marks(beats, downbeats, span)
+    for t in b:
+        ax.axvline(t, color="white", linewidth=0.5, alpha=0.28, zorder=3)
+    every = max(1, int(math.ceil(len(d) / 40)))  # numbers stay readable on long pieces
+    for t, k in d:
+        ax.axvline(t, color="white", linewidth=1.0, alpha=0.75, zorder=3)
+        if (k - 1) % every == 0:
+            ax.text(t, SPEC_BINS * 0.985, f" {k}", color="white", fontsize=7, va="top", ha="left", zorder=4)
+
+
+def _spectrogram_png(target: np.ndarray, recreation: np.ndarray, span: float, *, beats: Sequence[float] = (),
+                     downbeats: Sequence[float] = (), project=None) -> str:
+    """The two spectrograms; over the target's: the detected beats and bars and, when ``project`` is
+    given, its pitched clips as lines at their fundamentals (the recreation's piano roll)."""
     fig = _figure(6.0)
     axes = _time_axes(fig, 2, top=0.95, bottom=0.09, hspace=0.2)
     specs = [(_log_spectrogram(y) if y.size else None) for y in (target, recreation)]
@@ -166,6 +195,16 @@ def _spectrogram_png(target: np.ndarray, recreation: np.ndarray, span: float) ->
         ax.set_ylim(0, SPEC_BINS)
         ax.set_xlim(0, span)
         ax.set_ylabel("frequency (Hz)")
+        if label == "Target":
+            _draw_time(ax, beats, downbeats, span)
+            if project is not None:
+                for i, track in enumerate(project.tracks):
+                    if _is_drums(track):
+                        continue
+                    for c in track.clips:
+                        row = _pitch_row(c.pitch, fmax)
+                        ax.plot([c.start, c.end], [row, row], color=_track_colour(i), linewidth=1.6,
+                                alpha=0.9, solid_capstyle="butt", zorder=5)
     for ax in axes[:-1]:
         ax.tick_params(labelbottom=False)
     axes[-1].set_xlabel("time (s)")

@@ -113,13 +113,16 @@ def recreate(
     max_duration: float | None = None,
     force: bool = False,
     model_name: str = "default",
+    tempo: float | None = None,
+    quantize: str | None = None,
     progress: Callable[[float, int, float], None] | None = None,
 ) -> RecreateSummary:
     """``producer recreate``: rebuild the sound in ``input_path`` as a multitrack project in ``out``.
 
-    Ctrl-C during the search stops it and the best project found so far is still written. Apart
-    from report.html's elapsed-time plot, the files depend only on the input, the preset, the
-    library and the seed (when the evaluation budget, not the wall-clock cap, ends the search).
+    Ctrl-C during the search stops it and the best project found so far is still written. The files
+    depend only on the input, the settings, the library and the seed (when the evaluation budget,
+    not the wall-clock cap, ends the search). ``tempo`` (BPM) overrides the estimated tempo;
+    ``quantize`` (``"1/16"``, ``"1/8t"``, ...) snaps the notes to the beat grid.
     """
     import time
 
@@ -133,8 +136,14 @@ def recreate(
     from producer.samples import open_library
     from producer.timbre import load_model
 
+    from producer.rhythm import check_tempo, parse_grid
+
     started = time.monotonic()
     check_seed(seed)
+    if tempo is not None:
+        check_tempo(tempo)
+    if quantize is not None:
+        parse_grid(quantize)
     cfg = load_preset(preset).with_overrides(seconds=budget_seconds, tracks=tracks, evaluations=evaluations)
     check_output_dir(out, force=force, inputs=(input_path,))
     y, sr = load_target(input_path, max_duration=MAX_DURATION if max_duration is None else max_duration,
@@ -144,7 +153,7 @@ def recreate(
     renderer = Renderer(library)
     # The wall-clock budget covers the whole run, reading and analysing the input included.
     found = plan_project(y, sr, library=library, model=model, renderer=renderer, config=cfg, seed=seed,
-                         started=started, progress=progress)
+                         started=started, tempo=tempo, quantize=quantize, progress=progress)
     result, target, project = found.result, found.target, found.project
 
     with staged_output(out, force=force) as stage:
@@ -162,6 +171,9 @@ def recreate(
             "target_seconds": round(target.duration, 4),
             "onsets": len(target.onsets),
             "tempo": round(float(project.tempo), 2),
+            "time_signature": list(project.time_signature),
+            "beats": [round(float(b), 4) for b in target.beats],
+            "downbeats": [round(float(b), 4) for b in target.downbeats],
             "window_rewards": [round(v, 6) for v in result.window_rewards],
         }
         (stage / "recreate.json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -134,3 +134,35 @@ def test_interrupt_still_writes_best_project(files, tmp_path, monkeypatch):
     summary = json.loads((out / "recreate.json").read_text())
     assert summary["interrupted"] is True
     assert (out / "project.json").exists() and (out / "mix.wav").exists()
+
+
+def test_tempo_and_quantize_reach_the_project(files, tmp_path):
+    """--tempo sets the project's tempo (MIDI included); --quantize puts every note on the grid
+    that the beats at that tempo draw."""
+    import mido
+
+    out = tmp_path / "q"
+    assert _run(files, out, "--tempo", "90", "--quantize", "1/8") == 0
+    data = json.loads((out / "project.json").read_text())
+    assert data["tempo"] == 90.0
+    mid = mido.MidiFile(out / "arrangement.mid")
+    assert [round(mido.tempo2bpm(m.tempo), 3) for m in mid.tracks[0] if m.type == "set_tempo"] == [90.0]
+    starts = np.array([c["start"] for t in data["tracks"] for c in t["clips"]])
+    summary = json.loads((out / "recreate.json").read_text())
+    beats = np.array(summary["beats"])
+    assert len(starts) and len(beats) >= 2
+    assert np.median(np.diff(beats)) == pytest.approx(60 / 90, rel=0.05)
+    # On the grid: snapping again moves nothing.
+    from producer.rhythm import quantize
+
+    np.testing.assert_allclose(quantize(starts, beats, "1/8"), starts, atol=1e-4)
+
+
+@pytest.mark.parametrize("option, message", [
+    (["--tempo", "5"], "--tempo"), (["--tempo", "nan"], "--tempo"), (["--quantize", "1/7"], "--quantize"),
+])
+def test_tempo_and_quantize_out_of_range_exit_2(files, tmp_path, capsys, option, message):
+    assert _run(files, tmp_path / "o", *option) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()

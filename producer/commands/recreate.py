@@ -24,6 +24,10 @@ def add_parser(sub) -> None:
                    help="refuse inputs longer than this many seconds (default 600)")
     p.add_argument("--force", action="store_true", help="replace a non-empty output folder")
     p.add_argument("--model", default="default", help="timbre model: a registered name or a .pt file")
+    p.add_argument("--tempo", type=float, metavar="BPM",
+                   help="the song's tempo (20-400 BPM) instead of the estimated one")
+    p.add_argument("--quantize", metavar="GRID",
+                   help="snap notes to the beat grid: a note value such as 1/16 or 1/8t (default: off)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -60,6 +64,7 @@ def run(args) -> int:
     summary = api.recreate(args.input, args.out, preset=args.preset, budget_seconds=args.budget,
                        evaluations=args.evaluations, tracks=args.tracks, samples=args.samples, seed=args.seed,
                        max_duration=args.max_duration, force=args.force, model_name=args.model,
+                       tempo=args.tempo, quantize=args.quantize,
                        progress=progress)
     if progress is not None and sys.stderr.isatty():
         sys.stderr.write("\n")

@@ -6,7 +6,7 @@ far is returned. ``producer.api.recreate`` checks the user's input first and wri
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -48,12 +48,14 @@ def usable_library(library):
 
 
 def plan_project(y: np.ndarray, sr: int, *, library, model, renderer, config: PlannerConfig, seed: int = 0,
-                 started: float | None = None,
+                 started: float | None = None, tempo: float | None = None, quantize: str | None = None,
                  progress: Callable[[float, int, float], None] | None = None) -> Recreation:
     """Search for a project whose render sounds like ``y`` (shape (channels, n) or (n,), rate ``sr``).
 
     ``config.budget.seconds`` counts from ``started`` (a ``time.monotonic()`` value, default now):
-    what the analysis took comes off the search, so the budget covers the whole run.
+    what the analysis took comes off the search, so the budget covers the whole run. ``tempo``
+    (BPM) replaces the estimated one; ``quantize`` (a note value such as ``"1/16"``) snaps the found
+    project's notes to the beat grid afterwards (the reward reported is the search's).
     """
     import time
 
@@ -66,10 +68,34 @@ def plan_project(y: np.ndarray, sr: int, *, library, model, renderer, config: Pl
     with single_thread():
         # The analysis may take half the budget; the search ends with a tenth left for writing.
         problem = build_problem(to_planner_rate(y, sr), library, model, config, renderer=renderer,
-                                deadline=started + ANALYSIS_SHARE * budget)
+                                deadline=started + ANALYSIS_SHARE * budget, tempo=tempo)
         left = (1.0 - WRITE_SHARE) * budget - (time.monotonic() - started)
         result = run_mcts(problem, seed=seed, seconds=max(0.0, left), progress=progress)
+    if quantize:
+        result = replace(result, project=quantize_project(result.project, problem.target, quantize))
     return Recreation(result=result, target=problem.target)
+
+
+def quantize_project(project, target, grid: str):
+    """Snap every clip's start to the nearest ``grid`` line between the target's beats; each note
+    keeps its end where it can (its hold shrinks or grows by the shift, never under 1 ms), and a
+    note that would now start at or after the next note on its track keeps its place."""
+    from producer.rhythm import quantize
+
+    beat_note = 0.375 if target.time_signature[1] == 8 else 0.25
+    tracks = []
+    for track in project.tracks:
+        starts = np.array([c.start for c in track.clips])
+        snapped = quantize(starts, target.beats, grid, beat_note=beat_note) if len(starts) else starts
+        clips = []
+        for i, (clip, start) in enumerate(zip(track.clips, snapped)):
+            nxt = snapped[i + 1] if i + 1 < len(snapped) else np.inf
+            if start >= nxt:
+                start = clip.start
+            hold = max(1e-3, clip.end - start)
+            clips.append(replace(clip, start=round(float(start), 6), hold=round(float(hold), 6)))
+        tracks.append(replace(track, clips=tuple(clips)))
+    return replace(project, tracks=tuple(tracks))
 
 
 class single_thread:

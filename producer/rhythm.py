@@ -129,6 +129,21 @@ def quantize(times: np.ndarray, beats: np.ndarray, grid: str | float, *, beat_no
     return np.maximum(out, 0.0)
 
 
+def quantize_project(project, beats: np.ndarray, grid: str | float):
+    """The project with every clip's start snapped by ``quantize`` (its hold kept: notes move, they do
+    not stretch). The beat is a quarter note, or a dotted quarter in x/8 meters. Returns a new
+    project (``dataclasses.replace``; this module does not import the project's types)."""
+    from dataclasses import replace
+
+    beat_note = 0.375 if project.time_signature[1] == 8 else 0.25
+    tracks = []
+    for track in project.tracks:
+        starts = quantize(np.array([c.start for c in track.clips], np.float64), beats, grid, beat_note=beat_note)
+        clips = tuple(replace(c, start=round(float(s), 6)) for c, s in zip(track.clips, starts))
+        tracks.append(replace(track, clips=clips))
+    return replace(project, tracks=tuple(tracks))
+
+
 def _fold(bpm: float) -> float:
     while bpm < TACTUS_LOW:
         bpm *= 2.0

@@ -226,3 +226,18 @@ def test_spectrogram_draws_bar_lines_and_notes_where_they_fall():
     x0 = (TIME_LEFT + 2.0 / span * (TIME_RIGHT - TIME_LEFT)) * width
     x1 = (TIME_LEFT + 3.0 / span * (TIME_RIGHT - TIME_LEFT)) * width
     assert len(cols) and cols.min() >= x0 - 2 and cols.max() <= x1 + 2  # the note's second, no more
+
+
+def test_quantize_project_moves_starts_and_keeps_holds():
+    from producer.project import Clip, Project, Track
+    from producer.rhythm import quantize_project
+
+    beats = np.arange(0.0, 4.0, 0.5)  # 120 BPM
+    project = Project(tempo=120.0, tracks=(
+        Track("Keys", "piano", clips=(Clip("piano/60", 0.13, 0.3, 60), Clip("piano/60", 1.02, 0.2, 62))),
+        Track("Kit", "drums", clips=(Clip("drums/kick", 0.49, 0.1, 36),)),
+    ))
+    q = quantize_project(project, beats, "1/8")
+    assert [c.start for c in q.tracks[0].clips] == [0.25, 1.0] and [c.hold for c in q.tracks[0].clips] == [0.3, 0.2]
+    assert q.tracks[1].clips[0].start == 0.5 and q.tempo == 120.0
+    assert project.tracks[0].clips[0].start == 0.13  # the original is left as it was

@@ -777,3 +777,77 @@ def batch(
     return BatchSummary(out=out, jobs=len(records), done=len(records) - failed - skipped, skipped=skipped,
                         failed=failed, seconds=time.perf_counter() - started, ray_start_seconds=ray_start,
                         records=records)
+
+
+@dataclass(frozen=True)
+class MatchSummary:
+    out: Path
+    mode: str
+    renders: int
+    seconds: float
+    chain: tuple[str, ...]  # the effect kinds written, in order
+    breakpoints: int  # automation points written, all envelopes together
+    figures: dict  # MR-STFT and loudness of the unprocessed, static and final results (see producer.match)
+
+
+MATCH_SAMPLE_RATE = 44100
+
+
+def match(source: str | os.PathLike, reference: str | os.PathLike, out: str | os.PathLike, *, mode: str = "static",
+          renders: int = 400, seed: int = 0, effects: str | None = None, force: bool = False,
+          max_duration: float = 60.0) -> MatchSummary:
+    """``producer match``: a one-track project playing ``source`` through an effect chain found by
+    CMA-ES (``mode="follow"`` adds gain and filter automation) so it sounds like ``reference``;
+    writes mix, stems, project.json (the source copied to samples/), sessions, match.json and
+    report.html into ``out``. Both files are read at 44.1 kHz; the source plays mono (as every
+    clip does), a reference of any channel count is compared as its mono sum and BS.1770 loudness."""
+    import numpy as np
+
+    from producer.audio import load_audio, to_mono
+    from producer.errors import InputError
+    from producer.export.bundle import write_bundle
+    from producer.match import MODES, choose_stages, match_track
+    from producer.match.report import match_report
+    from producer.output import check_output_dir, check_seed, staged_output
+    from producer.project import Clip, Project, Track
+    from producer.render.engine import Renderer
+    from producer.samples import Library
+
+    check_seed(seed)
+    if mode not in MODES:
+        raise InputError(f"--mode {mode!r}: choose {' or '.join(MODES)}")
+    if isinstance(renders, bool) or not isinstance(renders, int) or not 10 <= renders <= 5000:
+        raise InputError(f"--renders {renders!r}: must be an integer 10..5000")
+    stages = choose_stages(effects)
+    check_output_dir(out, force=force, inputs=(source, reference))
+    sr = MATCH_SAMPLE_RATE
+    loaded = {}
+    for role, path in (("source", source), ("reference", reference)):
+        y, _ = load_audio(path, sr=sr, max_duration=max_duration)
+        if float(np.max(np.abs(y))) < 1e-5:
+            raise InputError(f"{role} {path}: silent (peak below -100 dBFS); nothing to match")
+        loaded[role] = y
+    ref = loaded["reference"]
+    if ref.shape[1] < 0.5 * sr:
+        raise InputError(f"reference {reference}: {ref.shape[1] / sr:.3f} s long; it must last at least 0.5 s")
+    ref = np.stack([ref[0], ref[1]]) if ref.shape[0] == 2 else np.stack([to_mono(ref)] * 2)
+    source_path = Path(source).resolve()
+    renderer = Renderer(Library.default(), base_dir=source_path.parent)
+    hold = loaded["source"].shape[1] / sr
+    track = Track("Source", "voice", clips=(Clip(source_path.name, 0.0, max(hold, 1e-3), 60),))
+    result = match_track(track, ref, sr, renderer=renderer, mode=mode, renders=renders, seed=seed, stages=stages)
+    project = Project(sample_rate=sr, tracks=(result.track,))
+    settings = {"source": source_path.name, "reference": Path(reference).name, "mode": mode, "renders": renders,
+                "seed": seed, "effects": effects or "all"}
+    with staged_output(out, force=force, inputs=(source, reference)) as stage:
+        render = write_bundle(project, renderer, stage)
+        (stage / "match.json").write_text(json.dumps({**settings, "renders_used": result.renders,
+                                                       "figures": result.figures}, indent=2) + "\n")
+        (stage / "report.html").write_text(match_report(
+            source=loaded["source"], result=render.mix, reference=ref, sr=sr, track=result.track,
+            figures=result.figures, history=result.history, title=f"match: {settings['source']} like {settings['reference']}",
+            settings=settings))
+    points = len(result.track.automation and result.track.automation[0][1] or ()) + sum(
+        len(env) for e in result.track.effects for _, env in e.automation)
+    return MatchSummary(out=stage.final, mode=mode, renders=result.renders, seconds=result.seconds,
+                        chain=tuple(e.kind for e in result.track.effects), breakpoints=points, figures=result.figures)

@@ -16,4 +16,5 @@ COMMAND_MODULES = (
     "embeddings",
     "tune",
     "batch",
+    "match",
 )

@@ -64,3 +64,24 @@ def make_processor(engine, name: str, kind: str, params: dict[str, float]):
     for key, value in p.items():
         fa.set_parameter(f"/dawdreamer/{key}", value)
     return fa
+
+
+def set_params(processor, kind: str, params: dict[str, float]) -> None:
+    """Set the parameters of a processor ``make_processor`` built for ``kind``, in place: a search
+    (``producer.match``) renders one graph many times with new values instead of building it anew.
+    Same translation as ``make_processor``; ``tests/test_match.py`` checks the two renders agree."""
+    spec = EFFECTS[kind]
+    p = {q.name: float(params.get(q.name, q.default)) for q in spec.params}
+    if kind in ("lowpass", "highpass"):
+        processor.frequency, processor.q = p["cutoff_hz"], p["q"]
+    elif kind in ("low_shelf", "high_shelf"):
+        processor.frequency, processor.q, processor.gain = p["freq_hz"], p["q"], db_to_gain(p["gain_db"])
+    elif kind == "compressor":
+        processor.threshold, processor.ratio = p["threshold_db"], p["ratio"]
+        processor.attack, processor.release = p["attack_ms"], p["release_ms"]
+    elif kind == "reverb":
+        processor.room_size, processor.damping, processor.wet_level = p["room_size"], p["damping"], p["wet"]
+        processor.dry_level, processor.width = p["dry"], p["width"]
+    else:
+        for key, value in p.items():
+            processor.set_parameter(f"/dawdreamer/{key}", value)

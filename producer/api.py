@@ -127,8 +127,7 @@ def recreate(
     import time
 
     from producer.config import load_preset
-    from producer.export.bundle import write_bundle
-    from producer.export.report import ReportData, write_report
+    from producer.export.bundle import write_recreation
     from producer.output import check_output_dir, check_seed, staged_output
     from producer.planner.recreate import plan_project, usable_library
     from producer.planner.target import MAX_DURATION, load_target
@@ -157,30 +156,8 @@ def recreate(
     result, target, project = found.result, found.target, found.project
 
     with staged_output(out, force=force) as stage:
-        render = write_bundle(project, renderer, stage)
-        with open(stage / "search_log.jsonl", "w") as f:
-            for entry in result.log:
-                f.write(json.dumps(entry, sort_keys=True) + "\n")
-        summary = {
-            "input": str(Path(input_path).name),
-            "preset": cfg.name,
-            "seed": seed,
-            "reward": round(result.reward, 6),
-            "evaluations": result.evaluations,
-            "interrupted": result.interrupted,
-            "target_seconds": round(target.duration, 4),
-            "onsets": len(target.onsets),
-            "tempo": round(float(project.tempo), 2),
-            "time_signature": list(project.time_signature),
-            "beats": [round(float(b), 4) for b in target.beats],
-            "downbeats": [round(float(b), 4) for b in target.downbeats],
-            "window_rewards": [round(v, 6) for v in result.window_rewards],
-        }
-        (stage / "recreate.json").write_text(json.dumps(summary, indent=2) + "\n")
-        write_report(stage / "report.html", ReportData(
-            target=y, target_sr=sr, render=render, project=project, window_seconds=target.window_seconds,
-            hop_seconds=target.hop_seconds, windows_reward=tuple(result.window_rewards),
-            history=tuple(result.history), log=tuple(result.log)))
+        write_recreation(stage, project=project, renderer=renderer, result=result, target=target, audio=y,
+                         sr=sr, settings={"input": str(Path(input_path).name), "preset": cfg.name, "seed": seed})
     return RecreateSummary(out=stage.final, reward=result.reward, evaluations=result.evaluations,
                            seconds=result.seconds, tracks=len(project.tracks),
                            clips=sum(len(t.clips) for t in project.tracks), interrupted=result.interrupted,

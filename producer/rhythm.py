@@ -280,6 +280,9 @@ def analyze_rhythm(y: np.ndarray, sr: int = SR, *, tempo: float | None = None) -
     cf = np.clip(bf // 2, 0, chroma.shape[1] - 1)
     seg = librosa.util.sync(chroma, np.concatenate([cf, [chroma.shape[1]]]), aggregate=np.mean)[:, 1:len(bf) + 1]
     change = _harmonic_change(seg, 2)
+    if 0 < len(change) < len(bf):
+        # Beats that share a chroma frame (short or dense input) merge in sync: one value each.
+        change = np.pad(change, (0, len(bf) - len(change)), mode="edge")
     lo, on = _z(at_beats(low)), _z(at_beats(env))
 
     # Ternary or binary beat: onset strength at thirds vs at the half of each beat interval.

@@ -6,6 +6,7 @@ are copied beside it so the folder renders on its own.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from dataclasses import replace
@@ -57,3 +58,34 @@ def write_bundle(project: Project, renderer, folder: str | os.PathLike):
     write_sessions(project, renderer, folder, FORMATS, render=render)
     localise_samples(project, renderer, folder).save(folder / "project.json")
     return render
+
+
+def write_recreation(folder: Path, *, project: Project, renderer, result, target, audio, sr: int,
+                     settings: dict) -> None:
+    """What ``recreate`` leaves: the project folder (``write_bundle``), search_log.jsonl (one JSON
+    object per committed decision), recreate.json (``settings``, figures, the song's time) and
+    report.html. ``result`` is the search's ``SearchResult``, ``target`` the analysed input,
+    ``audio`` [shape=(channels, n)] the input itself at ``sr``."""
+    from producer.export.report import ReportData, write_report
+
+    render = write_bundle(project, renderer, folder)
+    with open(folder / "search_log.jsonl", "w") as f:
+        for entry in result.log:
+            f.write(json.dumps(entry, sort_keys=True) + "\n")
+    summary = dict(settings, **{
+        "reward": round(result.reward, 6),
+        "evaluations": result.evaluations,
+        "interrupted": result.interrupted,
+        "target_seconds": round(target.duration, 4),
+        "onsets": len(target.onsets),
+        "tempo": round(float(project.tempo), 2),
+        "time_signature": list(project.time_signature),
+        "beats": [round(float(b), 4) for b in target.beats],
+        "downbeats": [round(float(b), 4) for b in target.downbeats],
+        "window_rewards": [round(v, 6) for v in result.window_rewards],
+    })
+    (folder / "recreate.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_report(folder / "report.html", ReportData(
+        target=audio, target_sr=sr, render=render, project=project, window_seconds=target.window_seconds,
+        hop_seconds=target.hop_seconds, windows_reward=tuple(result.window_rewards),
+        history=tuple(result.history), log=tuple(result.log)))

@@ -184,6 +184,8 @@ def build(
     """Build a sample library into ``out`` (staged: ``out`` changes only when all is written).
 
     Returns the manifest written. ``progress(i, n, sample_id)`` is called before each sample.
+    Long because checking, rendering every note and writing the manifest happen in one staged
+    folder, and the loop's per-sample trimming and levels feed the manifest directly.
     """
     from producer.audio import rms_dbfs, write_audio
     from producer.output import check_output_dir, staged_output

@@ -334,7 +334,10 @@ def _fader_automation(track: Track) -> tuple[list, list]:
 
 
 def session_xml(project: Project, clips: ClipSet, name: str, *, plugins_active: bool = True) -> tuple[bytes, list[str]]:
-    """The ``NAME.ardour`` document; returns (bytes, notes about effects not carried over)."""
+    """The ``NAME.ardour`` document; returns (bytes, notes about effects not carried over).
+
+    Long because an Ardour session is one XML tree written top to bottom (config, sources,
+    regions, playlists, routes, tempo map); split, each part would need most of the others' ids."""
     sr = clips.sr
     ids = _Ids()
     notes: list[str] = []

@@ -76,7 +76,10 @@ def _envelope_block(tag: str, args: str, guid: str, points, indent: str) -> list
 
 
 def rpp_text(project: Project, clips: ClipSet, clip_dir: str = "clips") -> str:
-    """The .rpp document; items read ``clip_dir/<file>`` relative to the .rpp's folder."""
+    """The .rpp document; items read ``clip_dir/<file>`` relative to the .rpp's folder.
+
+    Long because a REAPER project is one nested text block, read most easily in the order the file
+    has it (project, tracks, FX chains, items)."""
     sr = clips.sr
     num, den = project.time_signature
     lines = [

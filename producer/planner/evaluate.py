@@ -140,7 +140,10 @@ class Evaluator:
     def evaluate_batch(self, parent: Evaluation, children: list[tuple[Project, tuple[int, int] | None]]
                        ) -> list[Evaluation]:
         """Score child projects of ``parent``; each child names the sample range [a, b) (at
-        22,050 Hz) where its mix differs from the parent's, or None when it does not differ."""
+        22,050 Hz) where its mix differs from the parent's, or None when it does not differ.
+
+        Long because it is the search's hot path: the children's changed spans are rendered,
+        framed and embedded as one batch, and splitting it would copy those arrays between steps."""
         t0 = time.perf_counter()
         t = self.target
         S, Fr, sr = t.n_segments, t.n_frames, F.SR

@@ -127,6 +127,7 @@ def train_net(X: np.ndarray, Y: np.ndarray, settings: TrainSettings, *, log=prin
     """Train on features X [shape=(n, 128, frames >= 44)] and targets Y [shape=(n, 11)].
 
     Returns (net in eval mode, history dict with per-epoch loss / val accuracy, seconds, best epoch).
+    Long because the training loop, its validation and best-epoch keeping share the optimiser's state.
     """
     import torch
 

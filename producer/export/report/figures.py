@@ -334,6 +334,9 @@ def _track_colour(i: int) -> str:
 
 
 def _piano_roll_png(tracks, span: float, target_seconds: float) -> str:
+    """The arrangement as a piano roll (melodic notes by pitch, drums by GM key below).
+
+    Long because both panels share one figure, its colours and its time axis."""
     from matplotlib.patches import Patch, Rectangle
 
     melodic = [(i, t) for i, t in enumerate(tracks) if t.clips and not _is_drums(t)]

@@ -15,7 +15,7 @@ import numpy as np
 
 from producer.match.features import (SpectralTarget, centroid_curve, fit_length, integrated_loudness,
                                      loudness_curve)
-from producer.match.search import GAIN_RANGE, Scorer, follow, search_static
+from producer.match.search import Scorer, fit_fader, follow, search_static
 from producer.match.space import STAGES, ChainSpace, Stage, choose_stages
 from producer.project import Track
 
@@ -61,13 +61,8 @@ def match_track(track: Track, reference: np.ndarray, sr: int, *, renderer, mode:
     if mode == "follow":
         found = follow(scorer, static, renderer=renderer, track=chosen)
         used += found.renders
-        # The frame-wise envelope matches loudness moment by moment; one offset then matches the
-        # integrated loudness too (gain is after the chain, so the offset adds exactly).
-        trial = replace(chosen, automation=(("gain_db", found.gain_envelope),))
-        offset = scorer.ref_lufs - integrated_loudness(fit_length(renderer.stem(trial, sr), scorer.target.n), sr)
-        envelope = tuple((t, float(np.clip(v + offset, *GAIN_RANGE))) for t, v in found.gain_envelope)
-        chosen = replace(chosen, automation=(("gain_db", envelope),))
-        used += 1
+        clip = replace(chosen.clips[0], gain_db=found.clip_gain_db)
+        chosen = replace(chosen, clips=(clip,) + chosen.clips[1:], automation=(("gain_db", found.gain_envelope),))
         if found.cutoff_envelope is not None:
             from producer.project import Effect
 
@@ -80,6 +75,12 @@ def match_track(track: Track, reference: np.ndarray, sr: int, *, renderer, mode:
             else:
                 effects[i] = lp
             chosen = replace(chosen, effects=tuple(effects))
+        # The frame-wise envelope matches loudness moment by moment; one offset then matches the
+        # integrated loudness too (gain is after the chain, so the offset adds exactly).
+        offset = scorer.ref_lufs - integrated_loudness(fit_length(renderer.stem(chosen, sr), scorer.target.n), sr)
+        chosen, envelope = fit_fader(chosen, [(t, v + offset) for t, v in found.gain_envelope])
+        chosen = replace(chosen, automation=(("gain_db", envelope),))
+        used += 1
         figures["follow"] = measure(renderer.stem(chosen, sr), scorer.target, sr, scorer.ref_lufs)
     elif mode != "static":
         raise ValueError(f"unknown mode {mode!r}")

@@ -20,14 +20,20 @@ from producer.match.features import (FLOOR_DB, FRAME_HOP, SpectralTarget, centro
 from producer.match.player import ChainPlayer
 from producer.match.space import STAGES, ChainSpace, Stage
 from producer.project import TRACK_AUTOMATION, Effect, Track
-from producer.render.engine import pan_gains
+from producer.render.engine import LINEAR_EFFECTS, pan_gains
 
 GAIN_RANGE = TRACK_AUTOMATION["gain_db"]
+# CMA-ES: the share of renders spent on uniform samples first, and the initial step (unit space).
+INITIAL_SHARE = 0.2
+CMA_SIGMA = 0.2
 # Follow mode: breakpoints allowed per second of reference (readable, yet enough for 16th-note hits).
 POINTS_PER_SECOND = 24
 # A frame this far below the reference's loudest is "silence" there: the gain envelope pulls the
 # result down to match, but brightness is not followed.
 FOLLOW_RANGE_DB = 45.0
+FINE_WINDOW = 0.01  # s
+# While solving, the gain may exceed the fader's top; ``fit_fader`` moves the excess onto the clip.
+UNBOUNDED_TOP = 60.0
 
 
 @dataclass
@@ -77,8 +83,9 @@ class Scorer:
 def search_static(scorer: Scorer, *, renders: int, seed: int, method: str = "cma",
                   deadline: float | None = None) -> StaticResult:
     """Best chain within ``renders`` renders (and before ``deadline``, a time.monotonic() value).
-    ``method``: "cma" (CMA-ES from the neutral chain, sigma 0.3 in unit space) or "random"
-    (uniform samples); both score the neutral chain first, so neither ends worse than it."""
+    ``method``: "cma" (``INITIAL_SHARE`` of the renders on uniform samples, then CMA-ES from the
+    best of them with step ``CMA_SIGMA``, restarted there if it converges) or "random" (uniform
+    samples); both score the neutral chain first, so neither ends worse than it."""
     t0 = time.monotonic()
     space = scorer.space
     x_neutral = space.neutral_vector()
@@ -105,11 +112,19 @@ def search_static(scorer: Scorer, *, renders: int, seed: int, method: str = "cma
     elif method == "cma":
         import cma
 
-        # Start inside the box (neutral settings sit on its edges); CMA's seed 0 means "random".
-        x0 = np.clip(x_neutral, 0.1, 0.9)
-        es = cma.CMAEvolutionStrategy(x0, 0.3, {"bounds": [0.0, 1.0], "seed": seed + 1, "verbose": -9,
-                                                "maxfevals": max(renders - 1, 1)})
-        while not out_of_budget() and not es.stop():
+        # A share of the budget samples the box uniformly (the loss is flat far from a filter's
+        # basin and a chain's stages mask each other), then CMA-ES refines from the best point.
+        rng = np.random.default_rng(seed)
+        for _ in range(int(INITIAL_SHARE * renders)):
+            if out_of_budget():
+                break
+            consider(rng.random(space.dims))
+        x0 = np.clip(best[0], 0.02, 0.98)
+        es = cma.CMAEvolutionStrategy(x0, CMA_SIGMA, {"bounds": [0.0, 1.0], "seed": seed + 1, "verbose": -9})
+        while not out_of_budget():
+            if es.stop():  # converged early: restart around the best with the initial step
+                es = cma.CMAEvolutionStrategy(np.clip(best[0], 0.02, 0.98), CMA_SIGMA,
+                                              {"bounds": [0.0, 1.0], "seed": seed + 1 + used, "verbose": -9})
             xs = es.ask()
             xs = xs[: max(0, renders - used)]
             fs = [consider(np.clip(x, 0.0, 1.0)) for x in xs]
@@ -161,6 +176,7 @@ class FollowResult:
     cutoff_envelope: tuple[tuple[float, float], ...] | None  # low-pass cutoff (Hz), when it helped
     distance: float
     renders: int
+    clip_gain_db: float = 0.0  # the source clip's gain (raised when the fader's range ran out)
 
 
 def follow(scorer: Scorer, static: StaticResult, *, renderer, track: Track, iterations: int = 3) -> FollowResult:
@@ -175,24 +191,26 @@ def follow(scorer: Scorer, static: StaticResult, *, renderer, track: Track, iter
     n = ref.shape[-1]
     seconds = n / sr
     max_points = max(8, int(POINTS_PER_SECOND * seconds))
-    l_ref = loudness_curve(ref, sr)
+    # The gain is solved on a fine level curve (10 ms windows, one a frame): on the 50 ms loudness
+    # curve the windows overlap and a frame-by-frame correction overshoots around every attack.
+    l_ref = loudness_curve(ref, sr, FINE_WINDOW)
     loud = l_ref > max(float(l_ref.max()) - FOLLOW_RANGE_DB, FLOOR_DB + 1.0)
     wet0 = fit_length(renderer.stem(_with(track, gain_db=0.0), sr), n)  # the chain alone, gain 0
     frames = np.arange(len(l_ref)) * FRAME_HOP
-    l_wet = loudness_curve(wet0, sr)[: len(l_ref)]
-    gain = np.clip(l_ref - fit_length(l_wet, len(l_ref)), *GAIN_RANGE)
+    l_wet = fit_length(loudness_curve(wet0, sr, FINE_WINDOW), len(l_ref))
     renders = 1
+    gain = np.clip(l_ref - l_wet, GAIN_RANGE[0], UNBOUNDED_TOP)
     points = None
     for _ in range(iterations):
-        gain = median_filter(gain, size=3, mode="nearest")
         points = thin(frames, gain, 0.75, max_points)
         curve = _frame_to_samples(np.interp(frames, [t for t, _ in points], [v for _, v in points]), n, sr)
         result = wet0 * (10.0 ** (curve / 20.0)).astype(np.float32)
-        l_res = fit_length(loudness_curve(result, sr), len(l_ref))
-        # where the reference is silent, any level down to the floor matches: do not chase it
+        l_res = fit_length(loudness_curve(result, sr, FINE_WINDOW), len(l_ref))
+        # where the reference is silent, any level down to the floor matches: do not chase it;
+        # half steps, as thinning couples neighbouring frames
         err = np.where(loud | (l_res > FLOOR_DB + 1.0), l_ref - l_res, 0.0)
-        gain = np.clip(gain + err, *GAIN_RANGE)
-    gain_env = tuple((t, float(np.clip(v, *GAIN_RANGE))) for t, v in points)
+        gain = np.clip(gain + 0.5 * err, GAIN_RANGE[0], UNBOUNDED_TOP)
+    track, gain_env = fit_fader(track, points)
     best_track = _with(track, automation=(("gain_db", gain_env),))
     best = scorer.target.distance(renderer.stem(best_track, sr))
     renders += 1
@@ -223,7 +241,22 @@ def follow(scorer: Scorer, static: StaticResult, *, renderer, track: Track, iter
         step = np.where(ok, np.log(np.maximum(c_ref, 1.0)) - np.log(np.maximum(c_res, 1.0)), 0.0)
         log_cut = np.clip(median_filter(log_cut + np.clip(step, -1.0, 1.0), size=5, mode="nearest"),
                           math.log(20.0), math.log(20000.0))
-    return FollowResult(gain_envelope=gain_env, cutoff_envelope=cutoff_env, distance=best, renders=renders)
+    return FollowResult(gain_envelope=gain_env, cutoff_envelope=cutoff_env, distance=best, renders=renders,
+                        clip_gain_db=track.clips[0].gain_db)
+
+
+def fit_fader(track: Track, envelope) -> tuple[Track, tuple[tuple[float, float], ...]]:
+    """Bring a gain envelope (dB) within the track gain's range. Peaks may need more than the
+    fader's +24 dB (a low-pass that leaves 2 % of white noise's power, then hits 6 dB over the
+    average); on a chain of linear effects the excess goes before it, on the source clip's own
+    gain, which scales the chain's output exactly. Returns (track with that clip gain, envelope)."""
+    top = max(v for _, v in envelope)
+    clip = track.clips[0]
+    if top > GAIN_RANGE[1] and all(e.kind in LINEAR_EFFECTS for e in track.effects):
+        pre = min(top - GAIN_RANGE[1], GAIN_RANGE[1] - clip.gain_db)
+        track = _with(track, clips=(_with(clip, gain_db=clip.gain_db + pre),) + track.clips[1:])
+        envelope = [(t, v - pre) for t, v in envelope]
+    return track, tuple((t, float(np.clip(v, *GAIN_RANGE))) for t, v in envelope)
 
 
 def _with(track: Track, **changes) -> Track:

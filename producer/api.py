@@ -466,8 +466,7 @@ def live(input_path: str | os.PathLike, out: str | os.PathLike, *, policy: str |
     pol = load_policy(name)
     task = pol.task
     if task == "cross":
-        runner = CrossRunner(pol, block=block, sr=SR, mapping=mapping,
-                             channels=1 if from_osc else source.shape[0])
+        runner = CrossRunner(pol, block=block, sr=SR, mapping=mapping)
     else:
         runner = ImitationRunner(pol, block=block, sr=SR)
     ignored = 0
@@ -476,7 +475,8 @@ def live(input_path: str | os.PathLike, out: str | os.PathLike, *, policy: str |
         ignored = stats["ignored"]
     else:
         sender = ParamSender(*reply_to, runner.names) if reply_to else None
-        blocks = (file_blocks(ctrl, source, block=block) if task == "cross"
+        # the project plays a file as one mono clip, so the take is mono too
+        blocks = (file_blocks(ctrl, to_mono(source), block=block) if task == "cross"
                   else ((b[0],) for b in file_blocks(to_mono(source), block=block)))
         if on_ready is not None:
             on_ready(0)
@@ -491,9 +491,13 @@ def live(input_path: str | os.PathLike, out: str | os.PathLike, *, policy: str |
                 w.writerow([k, f"{(k + 1) * block / SR:.6f}", *(f"{x:.6g}" for x in v)])
         audio = take.audio_array(1)
         if task == "cross" and not from_osc and take.blocks:
+            from producer.render.engine import pan_gains
+
             n = min(source.shape[1], take.blocks * block)
-            write_audio(stage / "live.wav", audio[:, :n], SR, subtype="FLOAT")
-            write_audio(stage / "source.wav", source[:, :n], SR, subtype="FLOAT")
+            # live.wav is the take as the project's track stem: centre-panned (-3 dB a channel)
+            stem = np.asarray(pan_gains(0.0), dtype=np.float32)[:, None] * audio[:, :n].astype(np.float32)
+            write_audio(stage / "live.wav", stem, SR, subtype="FLOAT")
+            write_audio(stage / "source.wav", to_mono(source)[:n], SR, subtype="FLOAT")
             project, deviation = take_project(values, block=block, sr=SR, sample="source.wav", duration=n / SR)
             project.save(stage / "project.json")
         elif task == "imitate" and audio.shape[1]:

@@ -1,14 +1,20 @@
-"""The effect chain the cross-adaptive agent plays on the source: gain, then a low-pass filter.
+"""The effect chain the cross-adaptive agent plays on the source: a low-pass filter, then gain.
 
-Streaming numpy DSP, one block at a time, with the timing that the saved automation describes
-(so a take renders again offline from its ``project.json``, :func:`render_automation`):
+Streaming numpy DSP, one block at a time, that reproduces exactly what the project renderer
+(``producer.render.engine``) plays for the automation a take is saved as, so a live take renders
+again from its ``project.json`` (measured: within float32 rounding, about -110 dB):
 
-* the policy's values for block k are the envelope's breakpoints at the END of block k
-  (time ``(k + 1) * block / sr``); the first block's values are also the point at time 0;
-* ``gain_db`` is sample accurate: linear in dB between breakpoints, as the project's envelopes are;
-* ``cutoff_hz`` is block-wise: a 12 dB/oct biquad low-pass (RBJ cookbook, ``Q`` 0.707, the
-  vocabulary's ``lowpass``) whose coefficients change at block boundaries, each block using the
-  envelope's value at its end (a filter's coefficients cannot be swept per sample cheaply).
+* the policy's values for block k (decided after hearing block k) are breakpoints at block k's
+  LAST sample (time ``((k + 1) * block - 1) / sr``); the first block's values are also the point
+  at time 0. Between breakpoints the envelope is linear, so every parameter ramps across a block
+  from the previous block's value to the new one, sample by sample;
+* ``cutoff_hz`` drives a 12 dB/oct biquad low-pass (the vocabulary's ``lowpass`` at its default
+  ``q``; DawDreamer's built-in filter is this RBJ-cookbook biquad) whose coefficients are set at
+  every multiple of ``AUTOMATION_BLOCK`` samples (64) from the envelope's value there, as
+  DawDreamer reads automation once per processing block;
+* ``gain_db`` is the track's gain, sample accurate, after the filter (as the renderer applies the
+  track gain after the effect chain). The renderer's centre pan (-3 dB a channel) comes after
+  both: the stem of a take is ``pan_gains(0) * chain output``.
 """
 from __future__ import annotations
 
@@ -19,11 +25,12 @@ from scipy.signal import lfilter
 
 from producer.agent.params import AgentParam
 from producer.effects import EFFECTS
+from producer.render.engine import AUTOMATION_BLOCK, envelope_samples
 
 _LP = EFFECTS["lowpass"]
 CHAIN_PARAMS = (
     AgentParam("gain_db", -40.0, 12.0, 0.0, "dB"),
-    # The vocabulary's cutoff range, narrowed to where a block-wise filter is audible and stable.
+    # The vocabulary's cutoff range, narrowed to where a sweep is audible.
     AgentParam("cutoff_hz", 100.0, 18000.0, 18000.0, "Hz", log=True),
 )
 assert _LP.param("cutoff_hz").low <= CHAIN_PARAMS[1].low and CHAIN_PARAMS[1].high <= _LP.param("cutoff_hz").high
@@ -41,52 +48,62 @@ def lowpass_coefficients(cutoff_hz: float, sr: int, q: float = LOWPASS_Q) -> tup
     return b, a
 
 
+def _filter(x: np.ndarray, cutoff: np.ndarray, start: int, sr: int, zi: np.ndarray, coef):
+    """Low-pass x [shape=(n,)] whose first sample is global sample ``start``; coefficients are
+    renewed at global multiples of AUTOMATION_BLOCK from ``cutoff`` [shape=(n,)] (float32, as
+    DawDreamer reads automation). Returns (y, zi, coef)."""
+    n = len(x)
+    y = np.empty(n)
+    i = 0
+    while i < n:
+        g = start + i
+        if g % AUTOMATION_BLOCK == 0 or coef is None:
+            coef = lowpass_coefficients(float(np.float32(cutoff[i])), sr)
+        end = min(n, i + AUTOMATION_BLOCK - g % AUTOMATION_BLOCK)
+        y[i:end], zi = lfilter(coef[0], coef[1], x[i:end], zi=zi)
+        i = end
+    return y, zi, coef
+
+
 class Chain:
-    """Stateful chain: ``process(x [shape=(channels, block)], values [shape=(2,)]) -> y``."""
+    """Stateful chain: ``process(x [shape=(block,)] mono, values [shape=(2,)]) -> y [shape=(block,)]``."""
 
     params = CHAIN_PARAMS
 
-    def __init__(self, sr: int, channels: int = 1):
+    def __init__(self, sr: int):
         self.sr = sr
-        self.channels = channels
         self.reset()
 
-    def reset(self, values: np.ndarray | None = None) -> None:
-        self.zi = np.zeros((self.channels, 2))
-        self.last = None if values is None else np.asarray(values, dtype=np.float64).copy()
+    def reset(self) -> None:
+        self.zi = np.zeros(2)
+        self.last: np.ndarray | None = None
+        self.position = 0  # global sample index of the next block
+        self.coef = None
 
     def process(self, x: np.ndarray, values: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
-        n = x.shape[-1]
+        n = len(x)
         values = np.asarray(values, dtype=np.float64)
         start = values if self.last is None else self.last
-        # gain ramps from the previous block's end value to this one's, sample by sample
-        ramp = start[0] + (values[0] - start[0]) * (np.arange(1, n + 1) / n)
-        gain = 10.0 ** (ramp / 20.0)
-        b, a = lowpass_coefficients(float(values[1]), self.sr)
-        y, self.zi = lfilter(b, a, x * gain, axis=-1, zi=self.zi)
+        frac = np.arange(1, n + 1) / n
+        gain_db = start[0] + (values[0] - start[0]) * frac
+        cutoff = start[1] + (values[1] - start[1]) * frac
+        y, self.zi, self.coef = _filter(x, cutoff, self.position, self.sr, self.zi, self.coef)
         self.last = values.copy()
-        return y
+        self.position += n
+        return y * 10.0 ** (gain_db / 20.0)
 
 
-def render_automation(audio: np.ndarray, sr: int, gain_env, cutoff_env, *, block: int) -> np.ndarray:
-    """Offline render of the chain from envelopes (``[(time s, value), ...]``, the project's
-    breakpoints) on audio [shape=(channels, n)]: gain sample accurate, cutoff block-wise at the
-    value each block's end has (see the module docstring)."""
-    audio = np.asarray(audio, dtype=np.float64)
-    n = audio.shape[1]
-    t = np.arange(n + 1) / sr
-    gt, gv = np.array(gain_env, dtype=np.float64).T
-    gain_db = np.interp(t, gt, gv)
-    ct, cv = np.array(cutoff_env, dtype=np.float64).T
-    zi = np.zeros((audio.shape[0], 2))
-    out = np.empty_like(audio)
-    # sample i of the audio sits at time i / sr, but the chain's ramp reaches a breakpoint at the
-    # block's LAST sample: sample i carries the envelope's value at time (i + 1) / sr
-    gain = 10.0 ** (gain_db[1:] / 20.0)
-    for k in range(0, n, block):
-        end = min(k + block, n)
-        cutoff = float(np.interp((k + block) / sr, ct, cv))
-        b, a = lowpass_coefficients(cutoff, sr)
-        out[:, k:end], zi = lfilter(b, a, audio[:, k:end] * gain[k:end], axis=-1, zi=zi)
-    return out
+def breakpoints(values: np.ndarray, *, block: int, sr: int) -> list[tuple[float, float]]:
+    """One parameter's per-block values [shape=(K,)] as envelope breakpoints (the timing above)."""
+    return [(0.0, float(values[0]))] + [(((k + 1) * block - 1) / sr, float(v)) for k, v in enumerate(values)]
+
+
+def render_automation(x: np.ndarray, sr: int, gain_env, cutoff_env) -> np.ndarray:
+    """Offline numpy render of the chain from envelopes (``[(time s, value), ...]``) on mono x
+    [shape=(n,)]: the reference the renderer's DawDreamer path is checked against."""
+    x = np.asarray(x, dtype=np.float64)
+    n = len(x)
+    cutoff = envelope_samples(cutoff_env, n, sr)
+    y, _, _ = _filter(x, cutoff, 0, sr, np.zeros(2), None)
+    return y * 10.0 ** (envelope_samples(gain_env, n, sr) / 20.0)

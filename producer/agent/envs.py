@@ -11,7 +11,7 @@ to [-10, 10], followed by the current parameters as actions. Episodes are ``epis
 ``CrossAdaptiveEnv`` (task ``"cross"``): a control signal and a source; the agent plays the
 effect chain (``producer.agent.chain``: gain, low-pass cutoff) on the source.
 
-* observation [shape=(18,)]: control descriptors, dry source descriptors, processed source
+* observation [shape=(16,)]: control descriptors, dry source descriptors, processed source
   descriptors of the previous block (4 each), the mapping as one-hot (follow, duck), the chain's
   current parameters (2);
 * reward: minus the distance of the processed block's loudness and brightness to a target
@@ -103,7 +103,7 @@ class CrossAdaptiveEnv(gym.Env):
         self.action_space = spaces.Box(-1.0, 1.0, shape=(len(self.params),), dtype=np.float32)
         self.observation_space = spaces.Box(-OBS_CLIP, OBS_CLIP, shape=(3 * D + len(MAPPINGS) + len(self.params),),
                                             dtype=np.float32)
-        self.chain = Chain(SR, channels=1)
+        self.chain = Chain(SR)
         self.analyzer = BlockAnalyzer(block, SR)
 
     def _obs(self) -> np.ndarray:
@@ -130,7 +130,7 @@ class CrossAdaptiveEnv(gym.Env):
         self.analyzer.reset()
         # warm the chain and the analyser on the blocks before the episode at the default setting
         for k in range(start - self.warm, start):
-            self.processed = self.analyzer.push(self.chain.process(self._block(k)[None, :], values)[0])
+            self.processed = self.analyzer.push(self.chain.process(self._block(k), values))
         self.k = start
         return self._obs(), {"clip": i, "mapping": self.current_mapping, "start": start}
 
@@ -141,7 +141,7 @@ class CrossAdaptiveEnv(gym.Env):
         a = np.clip(np.asarray(action, dtype=np.float64).ravel(), -1.0, 1.0)
         values = P.values(self.params, a)
         k = self.k
-        y = self.chain.process(self._block(k)[None, :], values)[0]
+        y = self.chain.process(self._block(k), values)
         self.processed = self.analyzer.push(y)
         reward = float(cross_reward(self.processed, self.target[k], self.dry[k])[0])
         self.action = a

@@ -16,5 +16,7 @@ COMMAND_MODULES = (
     "embeddings",
     "tune",
     "batch",
+    "live",
+    "agent",
     "match",
 )

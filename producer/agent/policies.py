@@ -1,0 +1,191 @@
+"""Listening-agent policies: stable-baselines3 SAC or PPO over the envs of ``producer.agent.envs``.
+
+A policy file pair is ``NAME.zip`` (the SB3 model) and ``NAME.json``: the task (``cross`` or
+``imitate``), the voice, block size, the feature scaler fitted on its training corpus, the
+training config and command, figures, and the zip's sha256. Shipped policies live in
+``producer/agent/data/`` (``MODEL_CARD.md`` beside them) and are found by name.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from producer.agent.features import FeatureScaler
+from producer.errors import ModelError
+
+POLICY_DIR = Path(__file__).resolve().parent / "data"
+TASKS = ("cross", "imitate")
+ALGOS = ("sac", "ppo")
+DEFAULT_POLICY = "cross-sac"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    task: str = "cross"
+    voice: str = "sine"  # imitate only
+    algo: str = "sac"
+    timesteps: int = 60_000
+    seed: int = 0
+    block: int = 512
+    clips: int = 48  # training clips (pairs for cross, targets for imitate)
+    episode_blocks: int = 64
+    net_arch: tuple[int, ...] = (64, 64)
+    learning_rate: float = 3e-4
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["net_arch"] = list(self.net_arch)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        d = dict(d)
+        d["net_arch"] = tuple(d["net_arch"])
+        return cls(**d)
+
+    @property
+    def name(self) -> str:
+        return f"{self.task}-{self.algo}" if self.task == "cross" else f"imitate-{self.voice}-{self.algo}"
+
+
+def training_material(config: TrainConfig):
+    """The training corpus of a config: (control, source) pairs, or imitation targets (the voice
+    under training trajectories, and one training-instrument phrase for every three of those)."""
+    from producer.agent import corpus
+
+    if config.task == "cross":
+        return corpus.pairs(config.clips)
+    n_blocks = int(corpus.CLIP_SECONDS * corpus.SR) // config.block
+    targets = [corpus.voice_target(s, config.voice, block=config.block, n_blocks=n_blocks, held_out=False)
+               for s in range(config.clips)]
+    targets += [corpus.instrument_target(s, held_out=False) for s in range(config.clips // 3)]
+    return targets
+
+
+def make_env(config: TrainConfig, material, *, scaler: FeatureScaler | None = None, episode_blocks: int | None = None):
+    from producer.agent.envs import CrossAdaptiveEnv, ImitationEnv
+
+    eb = episode_blocks or config.episode_blocks
+    if config.task == "cross":
+        return CrossAdaptiveEnv(material, block=config.block, episode_blocks=eb, scaler=scaler)
+    return ImitationEnv(material, voice=config.voice, block=config.block, episode_blocks=eb, scaler=scaler)
+
+
+class AgentPolicy:
+    """An SB3 model with the task, block size and feature scaler it was trained for."""
+
+    def __init__(self, model, config: TrainConfig, scaler: FeatureScaler, *, meta: dict | None = None):
+        self.model = model
+        self.config = config
+        self.scaler = scaler
+        self.meta = meta or {}
+
+    @property
+    def task(self) -> str:
+        return self.config.task
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """Deterministic action [shape=(P,)] in [-1, 1] for one observation."""
+        return np.asarray(self.model.predict(np.asarray(obs, np.float32), deterministic=True)[0], np.float64)
+
+    def save(self, path_stem: str | os.PathLike) -> Path:
+        """Write STEM.zip and STEM.json (temp names, then os.replace, json last)."""
+        stem = Path(path_stem)
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        zpath, jpath = stem.with_suffix(".zip"), stem.with_suffix(".json")
+        ztmp, jtmp = stem.with_name(f".{stem.name}.tmp.zip"), stem.with_name(f".{stem.name}.tmp.json")
+        try:
+            self.model.save(str(ztmp))
+            meta = dict(self.meta)
+            meta.update({"format": "producer-agent-policy", "task": self.task, "algo": self.config.algo,
+                         "config": self.config.to_dict(), "scaler": self.scaler.to_dict(),
+                         "sha256": hashlib.sha256(ztmp.read_bytes()).hexdigest()})
+            jtmp.write_text(json.dumps(meta, indent=2) + "\n")
+            os.replace(ztmp, zpath)
+            os.replace(jtmp, jpath)
+        finally:
+            for p in (ztmp, jtmp):
+                p.unlink(missing_ok=True)
+        return zpath
+
+
+def policy_path(name_or_path: str | os.PathLike) -> Path:
+    """A shipped policy's name (``cross-sac``) or a path to STEM(.zip|.json) -> the stem path."""
+    text = os.fspath(name_or_path)
+    p = Path(text)
+    if p.suffix in (".zip", ".json"):
+        return p.with_suffix("")
+    if os.sep in text or p.with_suffix(".zip").is_file():
+        return p
+    return POLICY_DIR / text
+
+
+def read_meta(name_or_path) -> tuple[Path, dict]:
+    """Read and check a policy's json (not the model): ModelError for anything unusable."""
+    stem = policy_path(name_or_path)
+    zpath, jpath = stem.with_suffix(".zip"), stem.with_suffix(".json")
+    if not zpath.is_file() or not jpath.is_file():
+        known = ", ".join(shipped_policies()) or "none"
+        raise ModelError(f"--policy {name_or_path}: needs {zpath.name} and {jpath.name} (shipped: {known})")
+    try:
+        meta = json.loads(jpath.read_text())
+    except (ValueError, UnicodeDecodeError):
+        raise ModelError(f"--policy {name_or_path}: {jpath.name} is not valid JSON") from None
+    if not isinstance(meta, dict) or meta.get("format") != "producer-agent-policy" or meta.get("task") not in TASKS:
+        raise ModelError(f"--policy {name_or_path}: {jpath.name} is not a listening-agent policy")
+    if meta.get("sha256") != hashlib.sha256(zpath.read_bytes()).hexdigest():
+        raise ModelError(f"--policy {name_or_path}: {zpath.name} does not match the checksum in {jpath.name}")
+    return stem, meta
+
+
+def load_policy(name_or_path, *, task: str | None = None) -> AgentPolicy:
+    """Load a policy; with ``task``, one trained for another task is refused (ModelError)."""
+    stem, meta = read_meta(name_or_path)
+    if task is not None and meta["task"] != task:
+        raise ModelError(f"--policy {name_or_path}: trained for the {meta['task']!r} task, not {task!r}")
+    from stable_baselines3 import PPO, SAC
+
+    algo = {"sac": SAC, "ppo": PPO}[meta["config"]["algo"]]
+    model = algo.load(str(stem.with_suffix(".zip")), device="cpu")
+    return AgentPolicy(model, TrainConfig.from_dict(meta["config"]), FeatureScaler.from_dict(meta["scaler"]), meta=meta)
+
+
+def shipped_policies(folder: Path = POLICY_DIR) -> list[str]:
+    return sorted(p.stem for p in folder.glob("*.zip") if p.with_suffix(".json").is_file())
+
+
+def train(config: TrainConfig, *, verbose: int = 0) -> AgentPolicy:
+    """Train a policy for ``config``; its meta records wall and CPU seconds."""
+    import torch
+    from stable_baselines3 import PPO, SAC
+    from stable_baselines3.common.env_util import make_vec_env
+
+    if config.task not in TASKS or config.algo not in ALGOS:
+        raise ModelError(f"task {config.task!r} / algo {config.algo!r}: known {TASKS} / {ALGOS}")
+    torch.manual_seed(config.seed)
+    torch.set_num_threads(1)  # small networks: more threads only spin against the env
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    material = training_material(config)
+    probe = make_env(config, material)
+    scaler = probe.scaler
+    kwargs = {"policy_kwargs": {"net_arch": list(config.net_arch)}, "seed": config.seed, "device": "cpu",
+              "verbose": verbose, "learning_rate": config.learning_rate}
+    if config.algo == "sac":
+        model = SAC("MlpPolicy", probe, buffer_size=200_000, batch_size=256, learning_starts=2_000,
+                    gamma=0.9, **kwargs)
+    else:
+        venv = make_vec_env(lambda: make_env(config, material, scaler=scaler), n_envs=4, seed=config.seed)
+        model = PPO("MlpPolicy", venv, n_steps=512, batch_size=256, gamma=0.9, **kwargs)
+    corpus_seconds = time.perf_counter() - t0
+    model.learn(total_timesteps=config.timesteps)
+    meta = {"train_seconds": round(time.perf_counter() - t0, 1),
+            "corpus_seconds": round(corpus_seconds, 1),
+            "train_cpu_seconds": round(time.process_time() - cpu0, 1),
+            "stable_baselines3": __import__("stable_baselines3").__version__}
+    return AgentPolicy(model, config, scaler, meta=meta)

@@ -1,9 +1,7 @@
-import mido
 import numpy as np
 import pytest
 
-from producer.drums.patterns import (fit_bars, format_grid, format_pattern, kick_from_midi,
-                                     parse_pattern)
+from producer.drums.patterns import fit_bars, format_grid, format_pattern, parse_pattern
 from producer.errors import InputError
 
 
@@ -46,27 +44,7 @@ def test_format_round_trip():
     assert grid.splitlines()[0].startswith("       1   2   3   4")
 
 
-def test_kick_from_midi(tmp_path):
-    mid = mido.MidiFile(type=1, ticks_per_beat=96)
-    tr = mido.MidiTrack()
-    # Kicks on beats 1 and 3 (loud on 1), a snare on 2 that must be ignored; second bar: beat 4.
-    events = [(0, 36, 110), (96, 38, 90), (192, 36, 80), (384 + 288, 35, 90)]
-    now = 0
-    for tick, note, vel in events:
-        tr.append(mido.Message("note_on", channel=9, note=note, velocity=vel, time=tick - now))
-        tr.append(mido.Message("note_off", channel=9, note=note, velocity=0, time=10))
-        now = tick + 10
-    mid.tracks.append(tr)
-    path = tmp_path / "k.mid"
-    mid.save(path)
-    kick = kick_from_midi(path, steps_per_bar=16)
-    assert format_pattern(kick, steps_per_bar=16) == "X.......x.......|............x..."
-
-
-def test_kick_from_midi_without_kick(tmp_path):
-    mid = mido.MidiFile()
-    tr = mido.MidiTrack([mido.Message("note_on", note=38, velocity=90, channel=9)])
-    mid.tracks.append(tr)
-    mid.save(tmp_path / "s.mid")
-    with pytest.raises(InputError, match="no kick notes"):
-        kick_from_midi(tmp_path / "s.mid")
+def test_grid_numbers_the_beats_of_other_meters():
+    p = parse_pattern("x.....x.....")
+    grid = format_grid({"kick": p}, steps_per_bar=12, beat_steps=6)  # 6/8: two dotted beats
+    assert grid.splitlines()[0] == "      1     2     "

@@ -1,10 +1,13 @@
 """The drum agent: a stable-baselines3 DQN policy over :class:`~producer.drums.env.DrumEnv`.
 
-``train`` fits a policy across many random kicks (never the held-out fifth, see
-``env.is_held_out``); ``DrumPolicy.generate`` plays one episode greedily from an empty pattern
-and returns the pattern the policy stopped on. Policies are saved as ``NAME.zip`` (the SB3 model)
-beside ``NAME.json`` (voices, grid, reward weights, training command, sha256 of the zip).
-Shipped policies live in ``producer/drums/data/policies/`` and are found by voices and grid.
+One policy per meter answers any kick bar in any family of that meter (the style terms are part
+of its observation). ``train`` first fits the Q-network to the one-step rewards of states met on
+steepest-ascent paths over training bars (imitation pre-training: the greedy expert's action is
+the Q-argmax), then fine-tunes it by DQN on the environment's reward. ``DrumPolicy.generate``
+plays one bar greedily from an empty pattern. Policies are saved as ``NAME.zip`` (the SB3 model)
+beside ``NAME.json`` (meter, voices, reward weights, training command, sha256 of the zip),
+written under temporary names and moved into place, so a failed save leaves no half policy.
+Shipped policies live in ``producer/drums/data/policies/`` (``drums-4_4`` ...).
 """
 from __future__ import annotations
 
@@ -18,35 +21,35 @@ from pathlib import Path
 import numpy as np
 
 from producer.drums.env import DrumEnv
-from producer.drums.prior import StylePrior
-from producer.drums.reward import RewardWeights
+from producer.drums.reward import RewardWeights, StyleTerms
+from producer.drums.style import POLICY_VOICES, StyleModel, style_model
 from producer.errors import ModelError
 
 POLICY_DIR = Path(__file__).resolve().parent / "data" / "policies"
 
 
-def policy_name(voices: tuple[str, ...], steps_per_bar: int, bars: int) -> str:
-    """File stem of a policy: ``snare+hihat_closed-16x2`` (voices, steps per bar x bars)."""
-    return f"{'+'.join(voices)}-{steps_per_bar}x{bars}"
+def policy_name(meter: str) -> str:
+    """File stem of a meter's policy: ``drums-4_4``, ``drums-12_8``."""
+    return "drums-" + meter.replace("/", "_")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that determines a trained policy (same config + seed, same policy on one machine)."""
 
-    voices: tuple[str, ...] = ("snare",)
-    steps_per_bar: int = 16
-    bars: int = 1
+    meter: str = "4/4"
+    voices: tuple[str, ...] = POLICY_VOICES
     timesteps: int = 200_000
     seed: int = 0
     weights: RewardWeights = field(default_factory=RewardWeights)
-    net_arch: tuple[int, ...] = (128, 128)
-    learning_rate: float = 5e-4
+    net_arch: tuple[int, ...] = (64, 64)
+    learning_rate: float = 1e-4
     gamma: float = 0.5
     batch_size: int = 128
     buffer_size: int = 200_000
     learning_starts: int = 5_000
-    exploration_fraction: float = 0.3
+    exploration_fraction: float = 0.2
+    exploration_initial_eps: float = 0.15
     exploration_final_eps: float = 0.03
     target_update_interval: int = 2_000
     train_freq: int = 1
@@ -54,6 +57,9 @@ class TrainConfig:
     step_cost: float = 0.02
     n_envs: int = 8
     reward_scale: float = 10.0
+    pretrain_states: int = 8_000
+    pretrain_epochs: int = 10
+    check_bars: int = 30
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -72,7 +78,7 @@ class TrainConfig:
 
 @dataclass
 class Episode:
-    """One generated pattern: hits uint8 [shape=(V, T)], groove score, toggles taken, whether the
+    """One generated bar: hits uint8 [shape=(V, T)], groove score, toggles taken, whether the
     episode ended by stopping (False: cut by max_steps), why, and reward evaluations spent."""
 
     hits: np.ndarray
@@ -86,22 +92,20 @@ class Episode:
 class DrumPolicy:
     """A trained SB3 model plus the grid and reward it was trained for."""
 
-    def __init__(self, model, config: TrainConfig, *, prior: StylePrior | None = None,
-                 meta: dict | None = None):
+    def __init__(self, model, config: TrainConfig, *, meta: dict | None = None):
         self.model = model
         self.config = config
-        self.prior = prior or StylePrior.default()
         self.meta = meta or {}
 
     def make_env(self, **kw) -> DrumEnv:
         c = self.config
-        return DrumEnv(c.voices, steps_per_bar=c.steps_per_bar, bars=c.bars, prior=self.prior,
-                       weights=c.weights, step_cost=c.step_cost,
+        return DrumEnv(c.meter, voices=c.voices, weights=c.weights, step_cost=c.step_cost,
                        reward_scale=c.reward_scale, **kw)
 
-    def generate(self, kick: np.ndarray, *, env: DrumEnv | None = None,
+    def generate(self, kick: np.ndarray, terms: StyleTerms, *, env: DrumEnv | None = None,
                  start: np.ndarray | None = None, undo_rule: bool = True) -> Episode:
-        """Run the policy greedily over ``kick`` [shape=(T,)] from ``start`` (default empty).
+        """Run the policy greedily over one kick bar [shape=(T,)] with the style ``terms`` from
+        ``start`` (default empty).
 
         The undo rule: when the policy's choice would toggle back the step it toggled last, the
         episode stops instead. Undoing the previous toggle is never part of a best episode (the
@@ -110,7 +114,7 @@ class DrumPolicy:
         tells the policy's own stops from the rule's.
         """
         env = env or self.make_env()
-        options = {"kick": kick}
+        options = {"kick": kick, "terms": terms}
         if start is not None:
             options["start"] = start
         obs, info = env.reset(options=options)
@@ -133,19 +137,29 @@ class DrumPolicy:
 
     # ---- files --------------------------------------------------------------------------------
     def save(self, path_stem: str | os.PathLike) -> Path:
-        """Write ``STEM.zip`` and ``STEM.json``; returns the zip path."""
+        """Write ``STEM.zip`` and ``STEM.json`` (staged: temp names, then os.replace, the json
+        last, so a reader never pairs a new zip with an old checksum); returns the zip path."""
         stem = Path(path_stem)
         stem.parent.mkdir(parents=True, exist_ok=True)
-        self.model.save(str(stem.with_suffix(".zip")))
-        zpath = stem.with_suffix(".zip")
-        meta = dict(self.meta)
-        meta.update({"config": self.config.to_dict(), "prior": self.prior.to_dict(),
-                     "sha256": hashlib.sha256(zpath.read_bytes()).hexdigest()})
-        stem.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
+        zpath, jpath = stem.with_suffix(".zip"), stem.with_suffix(".json")
+        ztmp = stem.with_name(f".{stem.name}.tmp.zip")
+        jtmp = stem.with_name(f".{stem.name}.tmp.json")
+        try:
+            self.model.save(str(ztmp))
+            meta = dict(self.meta)
+            meta.update({"config": self.config.to_dict(),
+                         "sha256": hashlib.sha256(ztmp.read_bytes()).hexdigest()})
+            jtmp.write_text(json.dumps(meta, indent=2) + "\n")
+            os.replace(ztmp, zpath)
+            os.replace(jtmp, jpath)
+        finally:
+            for p in (ztmp, jtmp):
+                if p.exists():
+                    p.unlink()
         return zpath
 
     @classmethod
-    def load(cls, path: str | os.PathLike, *, prior: StylePrior | None = None) -> "DrumPolicy":
+    def load(cls, path: str | os.PathLike) -> "DrumPolicy":
         """Load ``STEM.zip`` + ``STEM.json``; the zip's sha256 must match the json."""
         from stable_baselines3 import DQN
 
@@ -159,56 +173,135 @@ class DrumPolicy:
         digest = hashlib.sha256(zpath.read_bytes()).hexdigest()
         if meta.get("sha256") != digest:
             raise ModelError(f"policy {zpath}: checksum does not match {jpath.name} (corrupt file?)")
+        if "config" not in meta or "meter" not in meta["config"]:
+            raise ModelError(f"policy {zpath}: made by an older producer (no meter); retrain it")
         model = DQN.load(str(zpath), device="cpu")
-        if prior is None and "prior" in meta:
-            prior = StylePrior.from_dict(meta["prior"])
-        return cls(model, TrainConfig.from_dict(meta["config"]), prior=prior, meta=meta)
-
-
-def find_policy(voices: tuple[str, ...], steps_per_bar: int, bars: int,
-                folder: Path = POLICY_DIR) -> Path | None:
-    """The shipped policy for exactly these voices and grid, or None."""
-    stem = folder / policy_name(voices, steps_per_bar, bars)
-    return stem if stem.with_suffix(".zip").is_file() else None
+        return cls(model, TrainConfig.from_dict(meta["config"]), meta=meta)
 
 
 def shipped_policies(folder: Path = POLICY_DIR) -> list[str]:
-    return sorted(p.stem for p in folder.glob("*.zip"))
+    return sorted(p.stem for p in folder.glob("drums-*.zip"))
 
 
-def train(config: TrainConfig, *, prior: StylePrior | None = None, verbose: int = 0) -> DrumPolicy:
-    """Train a DQN policy for ``config``; returns it with training time in ``meta``."""
+def steepest_path_states(env: DrumEnv, rng: np.random.Generator, n_states: int):
+    """Observations [shape=(n, obs)] and one-step rewards of every action [shape=(n, V*T+1)] on
+    steepest-ascent paths over sampled training bars (a fifth of the moves random, a third of
+    the paths from a random start): the imitation targets of :func:`train`."""
+    V, T = env.V, env.T
+    obs_out, tgt_out = [], []
+    while len(obs_out) < n_states:
+        kick, terms = env.sample_task(rng)
+        # An explicit start: the env's own random starts would draw from its unseeded generator.
+        env.reset(options={"kick": kick, "terms": terms, "start": np.zeros((V, T), np.uint8)})
+        if rng.random() < 0.33:
+            env.hits = (rng.random((V, T)) < rng.uniform(0.05, 0.6)).astype(np.uint8)
+            env.score = env.reward_fn.score(env.hits)
+        for _ in range(env.max_steps):
+            flips = np.repeat(env.hits[None], V * T, axis=0)
+            idx = np.arange(V * T)
+            flips[idx, idx // T, idx % T] ^= 1
+            gains = env.reward_scale * (env.reward_fn.score(flips) - env.score) - env.step_cost
+            target = np.append(gains, 0.0).astype(np.float32)
+            obs_out.append(env._obs())
+            tgt_out.append(target)
+            a = int(rng.integers(V * T)) if rng.random() < 0.2 else int(np.argmax(target))
+            if a == V * T or len(obs_out) >= n_states:
+                break
+            env.step(a)
+    return np.array(obs_out, np.float32), np.array(tgt_out, np.float32)
+
+
+def _gain_share(policy: "DrumPolicy", env: DrumEnv, seed: int, n: int) -> float:
+    """Mean share of the best score gain (over the empty bar) the policy reaches on ``n``
+    training bars (a fixed draw per seed); the best is the per-voice exhaustive bound."""
+    from producer.drums.reward import optimum_bound
+
+    rng = np.random.default_rng(seed + 7919)
+    shares = []
+    for _ in range(n):
+        kick, terms = env.sample_task(rng)
+        ep = policy.generate(kick, terms, env=env)
+        empty = env.reward_fn.score(np.zeros((env.V, env.T), np.uint8))
+        shares.append((ep.score - empty) / max(1e-9, optimum_bound(env.reward_fn) - empty))
+    return float(np.mean(shares))
+
+
+def train(config: TrainConfig, *, model: StyleModel | None = None, verbose: int = 0) -> DrumPolicy:
+    """Train a policy for ``config``: imitation pre-training, then DQN; returns it with its
+    training time (wall and CPU seconds) in ``meta``."""
     import torch
     from stable_baselines3 import DQN
     from stable_baselines3.common.env_util import make_vec_env
 
-    prior = prior or StylePrior.default()
+    from producer.drums.qnet import FactoredDQNPolicy
+
+    model = model or style_model()
     c = config
     torch.manual_seed(c.seed)
     # One thread: the matrices are small, and extra threads only spin against the environment.
     torch.set_num_threads(1)
+    t0, cpu0 = time.perf_counter(), time.process_time()
 
     def make():
-        return DrumEnv(c.voices, steps_per_bar=c.steps_per_bar, bars=c.bars, prior=prior,
-                       weights=c.weights, step_cost=c.step_cost, random_start=c.random_start,
+        return DrumEnv(c.meter, voices=c.voices, model=model, weights=c.weights,
+                       step_cost=c.step_cost, random_start=c.random_start,
                        reward_scale=c.reward_scale)
 
     venv = make_vec_env(make, n_envs=c.n_envs, seed=c.seed)
-    model = DQN(
-        "MlpPolicy", venv,
+    dqn = DQN(
+        FactoredDQNPolicy, venv,
         learning_rate=c.learning_rate, gamma=c.gamma, batch_size=c.batch_size,
         buffer_size=c.buffer_size, learning_starts=c.learning_starts,
-        exploration_fraction=c.exploration_fraction, exploration_final_eps=c.exploration_final_eps,
+        exploration_fraction=c.exploration_fraction,
+        exploration_initial_eps=c.exploration_initial_eps,
+        exploration_final_eps=c.exploration_final_eps,
         target_update_interval=c.target_update_interval, train_freq=c.train_freq,
         gradient_steps=1,
-        policy_kwargs={"net_arch": list(c.net_arch)}, seed=c.seed, device="cpu", verbose=verbose,
+        policy_kwargs={"net_arch": list(c.net_arch), "n_voices": len(c.voices)}, seed=c.seed,
+        device="cpu", verbose=verbose,
     )
-    t0, cpu0 = time.perf_counter(), time.process_time()
-    model.learn(total_timesteps=c.timesteps)
+    pre_loss = None
+    if c.pretrain_states:
+        rng = np.random.default_rng(c.seed)
+        obs, tgt = steepest_path_states(make(), rng, c.pretrain_states)
+        q = dqn.policy.q_net
+        opt = torch.optim.Adam(q.parameters(), lr=1e-3)
+        X, Y = torch.as_tensor(obs), torch.as_tensor(tgt)
+        for _ in range(c.pretrain_epochs):
+            perm = torch.randperm(len(X))
+            for i in range(0, len(X), 256):
+                b = perm[i:i + 256]
+                loss = torch.nn.functional.mse_loss(q(X[b]), Y[b])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        with torch.no_grad():
+            pre_loss = float(torch.nn.functional.mse_loss(q(X), Y))
+        dqn.policy.q_net_target.load_state_dict(q.state_dict())
+    pre_seconds = time.perf_counter() - t0
+    check = make()
+    pre_share = _gain_share(DrumPolicy(dqn, config), check, c.seed, c.check_bars)
+    dqn_share = None
+    if c.timesteps:
+        import copy
+
+        before = copy.deepcopy(dqn.policy.q_net.state_dict())
+        dqn.learn(total_timesteps=c.timesteps)
+        dqn_share = _gain_share(DrumPolicy(dqn, config), check, c.seed, c.check_bars)
+        if dqn_share < pre_share:
+            # Fine-tuning made it worse on the training bars: keep the pre-trained network.
+            dqn.policy.q_net.load_state_dict(before)
+            dqn.policy.q_net_target.load_state_dict(before)
     seconds = time.perf_counter() - t0
     # CPU seconds too: on a shared machine wall time mostly measures the neighbours.
     meta = {"train_seconds": round(seconds, 1),
+            "pretrain_seconds": round(pre_seconds, 1),
+            "pretrain_mse": None if pre_loss is None else round(pre_loss, 5),
+            "train_bars_gain_share": {"after_imitation": round(pre_share, 4),
+                                      "after_dqn": None if dqn_share is None else round(dqn_share, 4),
+                                      "kept": "dqn" if dqn_share is not None
+                                      and dqn_share >= pre_share else "imitation"},
             "train_cpu_seconds": round(time.process_time() - cpu0, 1),
             "torch_threads": torch.get_num_threads(),
             "stable_baselines3": __import__("stable_baselines3").__version__}
-    return DrumPolicy(model, config, prior=prior, meta=meta)
+    return DrumPolicy(dqn, config, meta=meta)

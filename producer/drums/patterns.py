@@ -6,9 +6,6 @@ spaces are bar-line decoration and ignored. Several bars are simply written one 
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 
 from producer.errors import InputError
@@ -75,11 +72,13 @@ def format_pattern(pattern: np.ndarray, *, steps_per_bar: int | None = None) -> 
     return "".join(chars)
 
 
-def format_grid(rows: dict[str, np.ndarray], *, steps_per_bar: int) -> str:
-    """A printable grid, one row per voice, name column padded; beat numbers on top."""
+def format_grid(rows: dict[str, np.ndarray], *, steps_per_bar: int,
+                beat_steps: int | None = None) -> str:
+    """A printable grid, one row per voice, name column padded; beat numbers on top
+    (a beat is ``beat_steps`` steps, default a quarter of the bar)."""
     width = max(len(k) for k in rows)
     n = len(next(iter(rows.values())))
-    beat = max(1, steps_per_bar // 4)
+    beat = beat_steps or max(1, steps_per_bar // 4)
     header = []
     for t in range(n):
         header.append(str((t % steps_per_bar) // beat + 1) if t % beat == 0 else " ")
@@ -91,41 +90,3 @@ def format_grid(rows: dict[str, np.ndarray], *, steps_per_bar: int) -> str:
     for name, row in rows.items():
         lines.append(f"{name:<{width}}  {format_pattern(row, steps_per_bar=steps_per_bar)}")
     return "\n".join(lines)
-
-
-# General MIDI percussion keys that count as a kick drum (Acoustic Bass Drum, Bass Drum 1).
-KICK_NOTES = (35, 36)
-
-
-def kick_from_midi(path: str | os.PathLike, *, steps_per_bar: int = 16,
-                   beats_per_bar: int = 4) -> np.ndarray:
-    """Quantise the kick notes (GM 35/36) of a MIDI file to a step grid.
-
-    Returns levels [shape=(bars * steps_per_bar,)]; velocity >= 100 becomes an accent. The length
-    is rounded up to whole bars. Raises InputError when the file is unreadable or holds no kick.
-    """
-    import mido
-
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"--kick {path}: no such MIDI file")
-    try:
-        mid = mido.MidiFile(str(path))
-    except Exception as exc:  # mido raises several types for corrupt files
-        raise InputError(f"--kick {path}: not a readable MIDI file ({exc})") from None
-    ticks_per_step = mid.ticks_per_beat * beats_per_bar / steps_per_bar
-    onsets: list[tuple[int, int]] = []
-    for track in mid.tracks:
-        tick = 0
-        for msg in track:
-            tick += msg.time
-            if msg.type == "note_on" and msg.velocity > 0 and msg.note in KICK_NOTES:
-                onsets.append((int(round(tick / ticks_per_step)), msg.velocity))
-    if not onsets:
-        raise InputError(f"--kick {path}: no kick notes (GM 35 or 36) in the file")
-    last = max(step for step, _ in onsets)
-    n = (last // steps_per_bar + 1) * steps_per_bar
-    out = np.zeros(n, np.uint8)
-    for step, vel in onsets:
-        out[step] = max(out[step], ACCENT if vel >= 100 else HIT)
-    return out

@@ -102,6 +102,14 @@ class PreferenceModel:
         self.levels.append((i, 1.0 if sign > 0 else -1.0))
         self.fitted = None
 
+    def copy(self) -> "PreferenceModel":
+        """An independent model with the same points and answers (for what-if fits)."""
+        other = PreferenceModel(self.dim)
+        other.points = list(self.points)
+        other.wins, other.ties, other.levels = list(self.wins), list(self.ties), list(self.levels)
+        other.fitted = self.fitted
+        return other
+
     @property
     def answers(self) -> int:
         return len(self.wins) + len(self.ties) + len(self.levels)

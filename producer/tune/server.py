@@ -73,8 +73,15 @@ class TuneServer(ThreadingHTTPServer):
         try:
             while not self._stopping.is_set():
                 try:
-                    fn, args, future = self._jobs.get(timeout=0.1)
+                    fn, args, future = self._jobs.get(timeout=0.05)
                 except queue.Empty:
+                    # Idle while the listener listens: render the next pair's challengers ahead,
+                    # one at a time so a request waits at most for one render.
+                    if self.session is not None:
+                        try:
+                            self.session.prepare_next()
+                        except Exception:  # a failed guess costs nothing: the answer renders it again
+                            pass
                     continue
                 if not future.set_running_or_notify_cancel():
                     continue

@@ -10,7 +10,8 @@ Session folder (``DIR.tune-session/`` beside ``--out`` unless ``--session`` says
     answers.jsonl    one line per answer: pair, choice, rating, time, favourite after it
     audio/vNNNN.wav  each version's passage, 16-bit stereo WAV
 
-Lines are appended and flushed as they happen; nothing is rewritten. Resuming replays
+Lines are appended and flushed as they happen; nothing is rewritten (a last line cut short by a
+kill is dropped on resume). Resuming replays
 answers.jsonl into a fresh model, which gives the same favourite and the same next pair (every
 pair's random draws come from ``(seed, pair number)``).
 
@@ -90,16 +91,28 @@ def read_settings(folder: str | os.PathLike) -> Settings:
 
 
 def _read_jsonl(path: Path) -> list[dict]:
+    """The rows of a journal. A line cut short by a kill (and anything after it) is dropped from
+    the file too, so that the lines appended next are read on the next resume."""
     if not path.is_file():
         return []
     rows = []
-    for line in path.read_text().splitlines():
-        if not line.strip():
-            continue
+    good = 0  # bytes of whole, valid lines
+    data = path.read_bytes()
+    for line in data.splitlines(keepends=True):
         try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            break  # a line cut short by a kill: everything after it is untrusted
+            if not line.endswith(b"\n"):
+                raise ValueError("cut short")
+            if line.strip():
+                row = json.loads(line)
+                if not isinstance(row, dict):
+                    raise ValueError("not an object")
+                rows.append(row)
+        except ValueError:
+            break
+        good += len(line)
+    if good < len(data):
+        with open(path, "r+b") as f:
+            f.truncate(good)
     return rows
 
 
@@ -128,6 +141,10 @@ class TuneSession:
         self.answers: list[dict] = []
         self.saved: list[str] = []
         self.last_render_seconds = 0.0
+        # Speculation: while the listener listens, the next challenger for each possible answer
+        # is rendered ahead (``prepare_next``); unit-cube point bytes -> prepared audio file.
+        self._prepared: dict[bytes, Path] = {}
+        self._todo: list[np.ndarray] | None = None
 
     # --- opening -----------------------------------------------------------------------------
     @classmethod
@@ -156,6 +173,8 @@ class TuneSession:
         knobs = [by_name[n] for n in settings.knobs]
         session = cls(folder, project, knobs, settings, **hooks)
         (folder / "audio").mkdir(exist_ok=True)
+        for stale in (folder / "audio").glob(".*.wav"):  # guesses and parts of a stopped run
+            stale.unlink()
         with session._lock:
             for row in _read_jsonl(folder / "versions.jsonl"):
                 session._add_version(np.asarray(row["x"], dtype=np.float64), vid=row["id"], record=False)
@@ -215,8 +234,16 @@ class TuneSession:
         path = self.audio_path(version["id"])
         if path.is_file():
             return
+        prepared = self._prepared.pop(np.array(version["x"]).tobytes(), None)
+        if prepared is not None and prepared.is_file():
+            os.replace(prepared, path)
+            return
         started = time.perf_counter()
-        project = apply_unit(passage(self.project, self.settings.seconds), self.knobs, np.array(version["x"]))
+        self._write_passage(np.array(version["x"]), path)
+        self.last_render_seconds = time.perf_counter() - started
+
+    def _write_passage(self, x: np.ndarray, path: Path) -> None:
+        project = apply_unit(passage(self.project, self.settings.seconds), self.knobs, x)
         mix, sr = self._render(project)
         # Every version lasts the same: the passage (or the whole project if shorter) plus the tail.
         n = int(round((min(self.settings.seconds, self.project.end) + TAIL_SECONDS) * sr))
@@ -228,7 +255,65 @@ class TuneSession:
         tmp = path.with_name(f".part-{path.name}")
         write_audio(tmp, np.clip(audio, -1.0, 1.0), sr, subtype="PCM_16")
         os.replace(tmp, path)  # a reader never sees a half-written file
-        self.last_render_seconds = time.perf_counter() - started
+
+    def _speculations(self) -> list[np.ndarray]:
+        """The challengers the next pair would bring after each possible answer (without a
+        rating) to the waiting pair: the same draws ``_next_pair`` will make."""
+        pending = self._pending()
+        if pending is None or len(self.answers) + 1 >= self.settings.budget:
+            return []
+        rng_seed = [self.settings.seed, len(self.pairs) + 1]
+        points = []
+        for choice in CHOICES:
+            model = self.model.copy()
+            self._apply_answer(pending, choice, None, model=model)
+            model.fit()
+            best, x = model.propose(np.random.default_rng(rng_seed))
+            x = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
+            if not any(np.array_equal(x, p) for p in model.points) and not any(np.array_equal(x, p) for p in points):
+                points.append(x)
+        return points
+
+    def prepare_next(self) -> bool:
+        """Render one challenger of the next pair ahead of the answer. Returns False when there
+        is nothing left to prepare (or a request holds the session). Called by the server's render
+        thread when it is idle.
+
+        Never waits for the session's lock: a request that holds it may be waiting for this very
+        thread to render, so waiting here would deadlock.
+        """
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            if self._todo is None:
+                self._todo = self._speculations()
+            while self._todo and self._todo[0].tobytes() in self._prepared:
+                self._todo.pop(0)
+            if not self._todo:
+                return False
+            x = self._todo.pop(0)
+            asked = len(self.pairs)
+            path = self.folder / "audio" / f".next-{asked + 1}-{len(self._prepared)}.wav"
+        finally:
+            self._lock.release()
+        self._write_passage(x, path)  # outside the lock: requests go on meanwhile
+        if not self._lock.acquire(blocking=False):
+            path.unlink(missing_ok=True)  # a request is under way: drop the guess
+            return True
+        try:
+            if len(self.pairs) != asked:  # answered meanwhile: this guess is stale
+                path.unlink(missing_ok=True)
+            else:
+                self._prepared[x.tobytes()] = path
+        finally:
+            self._lock.release()
+        return True
+
+    def _forget_prepared(self) -> None:
+        for path in self._prepared.values():
+            path.unlink(missing_ok=True)
+        self._prepared = {}
+        self._todo = None
 
     def _next_pair(self) -> dict | None:
         """Ask the next pair (rendering the new version), unless the budget is spent."""
@@ -251,23 +336,24 @@ class TuneSession:
     def _index(self, vid: str) -> int:
         return next(i for i, v in enumerate(self.versions) if v["id"] == vid)
 
-    def _apply_answer(self, pair: dict, choice: str, rating) -> None:
+    def _apply_answer(self, pair: dict, choice: str, rating, *, model: PreferenceModel | None = None) -> None:
+        model = self.model if model is None else model
         ia, ib = self._index(pair["a"]), self._index(pair["b"])
         if choice == "a":
-            self.model.prefer(ia, ib)
+            model.prefer(ia, ib)
         elif choice == "b":
-            self.model.prefer(ib, ia)
+            model.prefer(ib, ia)
         elif choice == "both":
-            self.model.tie(ia, ib)
-            self.model.level(ia, +1)
-            self.model.level(ib, +1)
+            model.tie(ia, ib)
+            model.level(ia, +1)
+            model.level(ib, +1)
         else:
-            self.model.level(ia, -1)
-            self.model.level(ib, -1)
+            model.level(ia, -1)
+            model.level(ib, -1)
         if rating is not None and rating != 3:
             rated = {"a": (ia,), "b": (ib,)}.get(choice, (ia, ib))
             for i in rated:
-                self.model.level(i, +1 if rating > 3 else -1)
+                model.level(i, +1 if rating > 3 else -1)
 
     # --- the API -----------------------------------------------------------------------------
     def pair(self) -> dict:
@@ -314,6 +400,7 @@ class TuneSession:
                 os.fsync(f.fileno())
             self.answers.append(row)
             nxt = self._next_pair()
+            self._forget_prepared()
             return {"state": self.state(), "next": self._pair_json(nxt) if nxt else None}
 
     def state(self) -> dict:

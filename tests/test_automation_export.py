@@ -140,3 +140,29 @@ def test_rpp_envelopes_parse_back(tiny_library):
     lp = [(float(l[1]), float(l[2])) for l in parm[0].lines if l[0] == "PT"]
     assert _close(lp, [(t, (v - 20.0) / (20000.0 - 20.0)) for t, v in CUTOFF])
     assert not kit.find_all("VOLENV2") and not kit.find_all("PANENV2")
+
+
+@needs_ardour
+def test_ardour_plays_a_plugin_parameter_sweep_as_we_do(tmp_path, tiny_library):
+    """A low-pass swept up (and down) on hi-hats: in Ardour's render (ACE filter, its LP frequency
+    automated) the share of energy above 2 kHz early and late matches ours within 0.05."""
+    from scipy.signal import welch
+
+    sr = 48000
+    hats = tuple(Clip("drums/hihat_closed", i * 0.125, 0.1, 42) for i in range(16))
+
+    def high_share(x, a, b):
+        f, pxx = welch(x[int(a * sr): int(b * sr)], sr, nperseg=1024)
+        return np.sum(pxx[f > 2000]) / np.sum(pxx)
+
+    for k, env in enumerate(([(0.0, 200.0), (2.0, 16000.0)], [(0.0, 16000.0), (2.0, 200.0)])):
+        project = Project(sample_rate=sr, tracks=(Track("Hat", "drums", clips=hats,
+                                                        effects=(Effect.make("lowpass", automation={"cutoff_hz": env}),)),))
+        renderer = Renderer(tiny_library)
+        clips = collect_clips(project, renderer)
+        write_ardour_session(project, clips, tmp_path / f"s{k}", name="sweep", plugins_active=True)
+        theirs = ardour_render(tmp_path / f"s{k}", "sweep", sr, tmp_path / f"s{k}.wav", clips.end_frame)[0]
+        ours = renderer.render(project).mix[0][: len(theirs)]
+        early, late = high_share(theirs, 0.0, 0.5), high_share(theirs, 1.5, 2.0)
+        assert abs(early - high_share(ours, 0.0, 0.5)) < 0.05 and abs(late - high_share(ours, 1.5, 2.0)) < 0.05
+        assert (late > early + 0.3) if k == 0 else (early > late + 0.3)

@@ -99,6 +99,7 @@ class SearchConfig:
     rounds: int = 2
     sequential: bool = False
     first_pass: float = 0.4
+    note_model: bool = False  # insert candidates from the note model (planner.note_prior), not the spectral prior
 
 
 @dataclass(frozen=True)

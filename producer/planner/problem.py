@@ -51,8 +51,17 @@ def build_problem(y: np.ndarray, library, model, config: PlannerConfig, *, rende
     """
     renderer = renderer or Renderer(library)
     detected = target is None and onsets is None
+    transcription = None
+    if config.search.note_model:
+        # The note model's notes are the insert candidates, its onsets the onset grid
+        # (producer.planner.note_prior).
+        from producer.planner.note_prior import model_onsets, transcribe_target
+
+        transcription = transcribe_target(y)
+        if detected and transcription.notes + transcription.drums:
+            onsets = model_onsets(transcription)
     if target is None:
-        if detected:
+        if detected and onsets is None:
             # A generous threshold (recall 0.97 of true onsets on the benchmark targets, 3 candidates
             # per true onset); the note prior then keeps the candidates where it hears a note start.
             # (Its tempo is not used: producer.rhythm estimates tempo, beats and meter in analyze.)
@@ -60,7 +69,12 @@ def build_problem(y: np.ndarray, library, model, config: PlannerConfig, *, rende
         target = analyze(y, model, window_seconds=config.analysis.window_seconds,
                          hop_seconds=config.analysis.hop_seconds, onsets=onsets, tempo=tempo)
     catalogue = catalogue or Catalogue.build(library, renderer, model)
-    prior = build_prior(target, catalogue, deadline=deadline)
+    if transcription is not None:
+        from producer.planner.note_prior import build_model_prior
+
+        prior = build_model_prior(target, catalogue, transcription, deadline=deadline)
+    else:
+        prior = build_prior(target, catalogue, deadline=deadline)
     if detected:
         keep = prior.onsets_with_notes()
         if keep.any():

@@ -116,14 +116,17 @@ def recreate(
     tempo: float | None = None,
     quantize: str | None = None,
     progress: Callable[[float, int, float], None] | None = None,
+    workers: int = 1,
 ) -> RecreateSummary:
     """``producer recreate``: rebuild the sound in ``input_path`` as a multitrack project in ``out``.
 
     Ctrl-C during the search stops it and the best project found so far is still written. The files
     depend only on the input, the settings, the library and the seed (when the evaluation budget,
     not the wall-clock cap, ends the search). ``tempo`` (BPM) overrides the estimated tempo;
-    ``quantize`` (``"1/16"``, ``"1/8t"``, ...) snaps the notes to the beat grid.
+    ``quantize`` (``"1/16"``, ``"1/8t"``, ...) snaps the notes to the beat grid. ``workers`` > 1
+    scores the search's candidates on that many processes of a local Ray instance.
     """
+    import contextlib
     import time
 
     from producer.config import load_preset
@@ -139,6 +142,10 @@ def recreate(
 
     started = time.monotonic()
     check_seed(seed)
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 64:
+        from producer.errors import InputError
+
+        raise InputError(f"--workers {workers!r}: an integer 1..64")
     if tempo is not None:
         check_tempo(tempo)
     if quantize is not None:
@@ -151,8 +158,13 @@ def recreate(
     model = load_model(model_name)
     renderer = Renderer(library)
     # The wall-clock budget covers the whole run, reading and analysing the input included.
-    found = plan_project(y, sr, library=library, model=model, renderer=renderer, config=cfg, seed=seed,
-                         started=started, tempo=tempo, quantize=quantize, progress=progress)
+    with contextlib.ExitStack() as stack:
+        if workers > 1:
+            from producer.batch import RayCluster
+
+            stack.enter_context(RayCluster(workers=workers))
+        found = plan_project(y, sr, library=library, model=model, renderer=renderer, config=cfg, seed=seed,
+                             started=started, tempo=tempo, quantize=quantize, progress=progress, workers=workers)
     result, target, project = found.result, found.target, found.project
 
     with staged_output(out, force=force) as stage:
@@ -591,12 +603,13 @@ def agent_eval(policy: str, *, task: str | None = None, clips: int = 12, search:
 
 # --- producer batch ---------------------------------------------------------------------------
 
-BATCH_JOBS = ("recreate", "render", "drums")
+BATCH_JOBS = ("recreate", "render", "drums", "match")
 BATCH_FILE = "batch.json"
 # What a finished job's folder holds besides the mark; --resume skips a folder that has them all.
 BATCH_OUTPUTS = {"recreate": ("recreate.json", "project.json", "mix.wav"),
                  "render": ("project.json", "mix.wav", "arrangement.mid"),
-                 "drums": ("pattern.json", "drums.mid")}
+                 "drums": ("pattern.json", "drums.mid"),
+                 "match": ("match.json", "project.json", "mix.wav")}
 
 
 @dataclass(frozen=True)
@@ -625,6 +638,10 @@ def _batch_job(job: dict) -> dict:
         r = render(job["input"], job["out"], force=job["force"], samples=job["samples"])
         return {"out": str(r.out), "duration": round(r.duration, 4), "peak_dbfs": round(r.peak_dbfs, 2),
                 "tracks": r.tracks, "clips": r.clips}
+    if kind == "match":
+        m = match(job["input"], job["like"], job["out"], seed=job["seed"], force=job["force"])
+        return {"out": str(m.out), "renders": m.renders, "search_seconds": round(m.seconds, 3),
+                "chain": list(m.chain), **{k: v for k, v in m.figures.items() if isinstance(v, (int, float))}}
     from producer.drums.generate import make_drums
 
     part, folder, _ = make_drums(kick=job["input"], out=job["out"], force=job["force"], seed=job["seed"])
@@ -652,6 +669,7 @@ def batch(
     samples: str | os.PathLike | None = None,
     seed: int = 0,
     model_name: str = "default",
+    like: str | os.PathLike | None = None,
     max_retries: int = 3,
     progress: Callable[[object], None] | None = None,
 ) -> BatchSummary:
@@ -659,7 +677,8 @@ def batch(
     the single command writes it, and ``out/batch.json`` (per input: status, figures, seconds,
     error line), rewritten as each job ends.
 
-    Inputs are files or folders (searched for audio, ``project.json`` or MIDI, by ``job``).
+    Inputs are files or folders (searched for audio, ``project.json`` or MIDI, by ``job``);
+    ``match`` jobs match every input to the one reference ``like``.
     Without ``address`` a local Ray instance with ``workers`` CPUs (default: all) runs the jobs;
     with it they run on that cluster (every node must see the inputs and ``out`` at the same
     paths). A job that fails is recorded and the batch goes on; a worker that dies is retried
@@ -689,6 +708,11 @@ def batch(
             preset = os.path.abspath(preset)
         settings = {"preset": cfg.name, "seed": seed, "budget_seconds": budget_seconds,
                     "evaluations": evaluations, "model": model_name}
+    elif job == "match":
+        if like is None or not Path(like).is_file():
+            raise InputError(f"--like {like}: match jobs need a reference audio file")
+        like = os.path.abspath(like)
+        settings = {"seed": seed, "like": like}
     else:
         settings = {"seed": seed} if job == "drums" else {}
     files = find_inputs(inputs, job)
@@ -697,7 +721,7 @@ def batch(
     if out.is_dir() and any(out.iterdir()) and not (resume or force):
         raise OutputError(f"--out {out} is not empty: --resume finishes the batch there, --force runs every "
                           "job again")
-    check_output_dir(out, force=resume or force, inputs=files)
+    check_output_dir(out, force=resume or force, inputs=[*files, *([like] if like else [])])
     book = out / BATCH_FILE
     previous: dict[str, dict] = {}
     if out.is_dir() and any(out.iterdir()):
@@ -717,7 +741,7 @@ def batch(
         spec = {"job": job, "input": str(path.resolve()), "out": str(folder.resolve()), "force": force,
                 "preset": preset, "budget_seconds": budget_seconds, "evaluations": evaluations,
                 "samples": None if samples is None else str(Path(samples).resolve()), "seed": seed,
-                "model_name": model_name}
+                "model_name": model_name, "like": like}
         specs.append(spec)
         if resume and _batch_complete(folder, job):
             old = previous.get(name, {})
@@ -740,18 +764,28 @@ def batch(
         (out / MARK).write_text("written by producer; `--force` may replace this folder\n")
         write_book()
 
+    last_write = [time.perf_counter()]
+
     def on_result(k: int, result: dict, counts) -> None:
         i = todo[k]
         records[i] = {"input": records[i]["input"], "name": records[i]["name"], **result}
-        write_book()
+        # At most every 2 s (and at the end): a 10,000-job batch would otherwise rewrite its
+        # whole book 10,000 times. A batch killed meanwhile loses only those lines; --resume
+        # trusts the folders, not the book.
+        if counts.waiting == 0 and counts.running == 0 or time.perf_counter() - last_write[0] >= 2.0:
+            write_book()
+            last_write[0] = time.perf_counter()
 
     if not todo:  # every folder complete already: no need for Ray
         start_book()
     else:
         with cluster:  # joined or started before anything is written
             start_book()
-            run_jobs([specs[i] for i in todo], _batch_job, cluster, max_retries=max_retries,
-                     on_result=on_result, on_progress=progress)
+            try:
+                run_jobs([specs[i] for i in todo], _batch_job, cluster, max_retries=max_retries,
+                         on_result=on_result, on_progress=progress)
+            finally:
+                write_book()
     ray_start = cluster.start_seconds
     failed = sum(1 for r in records if r["status"] == "failed")
     skipped = sum(1 for r in records if r.get("resumed"))

@@ -210,7 +210,12 @@ def _attempt(run_job: Callable[[dict], dict], job: dict) -> dict:
         result = {"status": "done", "figures": figures}
     except Exception as exc:  # a bad input or a bug: recorded, and the batch goes on
         result = {"status": "failed", "error": _one_line(exc)}
-    result.update(seconds=round(time.perf_counter() - t0, 3), worker=f"{socket.gethostname()}:{os.getpid()}")
+    import resource
+
+    # The worker process's peak resident memory so far (MB): what a node must hold per job at once.
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result.update(seconds=round(time.perf_counter() - t0, 3), worker=f"{socket.gethostname()}:{os.getpid()}",
+                  worker_peak_mb=round(peak_mb, 1))
     return result
 
 
@@ -221,7 +226,7 @@ def run_jobs(jobs: list[dict], run_job: Callable[[dict], dict], cluster: RayClus
 
     ``run_job`` must be importable on every worker (a module-level function) or picklable; it
     returns a dict of figures. Returns one result per job, in the jobs' order: ``{"status":
-    "done", "figures": ..., "seconds": ..., "worker": "host:pid"}`` or ``{"status": "failed",
+    "done", "figures": ..., "seconds": ..., "worker": "host:pid", "worker_peak_mb": ...}`` or ``{"status": "failed",
     "error": one line, ...}``. A job whose worker died more than ``max_retries`` times fails with
     Ray's reason. ``on_result(index, result, counts)`` is called as each job ends,
     ``on_progress(counts)`` as well and every few seconds while jobs run.

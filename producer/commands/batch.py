@@ -1,11 +1,11 @@
-"""`producer batch INPUTS... --out DIR`: one recreate, render or drums job per input, on Ray."""
+"""`producer batch INPUTS... --out DIR`: one recreate, render, drums or match job per input, on Ray."""
 from __future__ import annotations
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "batch",
-        help="run one recreate/render/drums job per input file, in parallel on Ray",
+        help="run one recreate/render/drums/match job per input file, in parallel on Ray",
         description="Run one job per input (files, or folders searched for audio, project.json or "
         "MIDI files) on a local Ray instance sized to this machine, or on a Ray cluster with "
         "--address. Each job writes its own folder under --out exactly as the single command "
@@ -15,8 +15,9 @@ def add_parser(sub) -> None:
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="input files or folders")
     p.add_argument("--out", required=True, help="batch folder: one folder per input, and batch.json")
-    p.add_argument("--job", default="recreate", choices=("recreate", "render", "drums"),
+    p.add_argument("--job", default="recreate", choices=("recreate", "render", "drums", "match"),
                    help="what to do with each input (default recreate)")
+    p.add_argument("--like", metavar="REF", help="match jobs: the reference every input is matched to")
     p.add_argument("--workers", type=int, metavar="N",
                    help="jobs at once (default: every CPU of the machine or cluster)")
     p.add_argument("--address", metavar="HOST:PORT", help="join this running Ray cluster")
@@ -59,7 +60,7 @@ def run(args) -> int:
     s = api.batch(args.inputs, args.out, job=args.job, workers=args.workers, address=args.address,
                   resume=args.resume, force=args.force, preset=args.preset, budget_seconds=args.budget,
                   evaluations=args.evaluations, samples=args.samples, seed=args.seed, model_name=args.model,
-                  max_retries=args.retries, progress=progress)
+                  like=args.like, max_retries=args.retries, progress=progress)
     if progress is not None and sys.stderr.isatty():
         sys.stderr.write("\n")
     for r in s.records:

@@ -29,6 +29,8 @@ def add_parser(sub) -> None:
     p.add_argument("--quantize", metavar="GRID",
                    help="snap notes to the beat grid: a note value such as 1/16 or 1/8t (default: off)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="score candidates on N processes (a local Ray instance; default 1)")
     p.set_defaults(func=run)
 
 
@@ -65,7 +67,7 @@ def run(args) -> int:
                        evaluations=args.evaluations, tracks=args.tracks, samples=args.samples, seed=args.seed,
                        max_duration=args.max_duration, force=args.force, model_name=args.model,
                        tempo=args.tempo, quantize=args.quantize,
-                       progress=progress)
+                       progress=progress, workers=args.workers)
     if progress is not None and sys.stderr.isatty():
         sys.stderr.write("\n")
     note = " (interrupted: best project so far)" if summary.interrupted else ""

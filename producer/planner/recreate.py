@@ -49,13 +49,15 @@ def usable_library(library):
 
 def plan_project(y: np.ndarray, sr: int, *, library, model, renderer, config: PlannerConfig, seed: int = 0,
                  started: float | None = None, tempo: float | None = None, quantize: str | None = None,
-                 progress: Callable[[float, int, float], None] | None = None) -> Recreation:
+                 progress: Callable[[float, int, float], None] | None = None, workers: int = 1) -> Recreation:
     """Search for a project whose render sounds like ``y`` (shape (channels, n) or (n,), rate ``sr``).
 
     ``config.budget.seconds`` counts from ``started`` (a ``time.monotonic()`` value, default now):
     what the analysis took comes off the search, so the budget covers the whole run. ``tempo``
     (BPM) replaces the estimated one; ``quantize`` (a note value such as ``"1/16"``) snaps the found
-    project's notes to the beat grid afterwards (the reward reported is the search's).
+    project's notes to the beat grid afterwards (the reward reported is the search's). ``workers``
+    > 1 scores each batch of candidates on this process and ``workers - 1`` Ray actors
+    (``producer.planner.parallel``; Ray must be initialised).
     """
     import time
 
@@ -65,12 +67,25 @@ def plan_project(y: np.ndarray, sr: int, *, library, model, renderer, config: Pl
 
     started = time.monotonic() if started is None else started
     budget = config.budget.seconds
+    actors = []
+    if workers > 1:
+        from producer.planner.parallel import start_workers
+
+        actors = start_workers(workers - 1, library, model)  # they load while the target is analysed
     with single_thread():
         # The analysis may take half the budget; the search ends with a tenth left for writing.
         problem = build_problem(to_planner_rate(y, sr), library, model, config, renderer=renderer,
                                 deadline=started + ANALYSIS_SHARE * budget, tempo=tempo)
+        if actors:
+            from producer.planner.parallel import attach_workers, stop_workers
+
+            problem.evaluator = attach_workers(problem.evaluator, actors)
         left = (1.0 - WRITE_SHARE) * budget - (time.monotonic() - started)
-        result = run_mcts(problem, seed=seed, seconds=max(0.0, left), progress=progress)
+        try:
+            result = run_mcts(problem, seed=seed, seconds=max(0.0, left), progress=progress)
+        finally:
+            if actors:
+                stop_workers(actors)
     if quantize:
         result = replace(result, project=quantize_project(result.project, problem.target, quantize))
     return Recreation(result=result, target=problem.target)

@@ -6,9 +6,9 @@
 Random 3 s crops (batch 8) of the training pieces, all but the last ``--val`` pieces (held out:
 they pick the decoding thresholds at the end). Loss per crop: binary cross-entropy of onsets,
 frames and drum hits, squared error of velocities at true onsets, cross-entropy of the instrument
-at true onsets (weight 0.5). AdamW, learning rate 2e-3 with a cosine decay over ``--steps``; a
-crop's level is changed by -12..+3 dB. ``--minutes`` stops early (the checkpoint is the weights at
-that step; the card says which). The weights file holds the thresholds chosen on the held-out
+at true onsets (weight 0.5). AdamW, learning rate 2e-3 with a cosine decay over ``--steps`` or ``--minutes``, whichever
+ends first; a
+crop's level is changed by -12..+3 dB.  The weights file holds the thresholds chosen on the held-out
 pieces (onset, frame, drum: the best mean F1 over a small grid).
 """
 from __future__ import annotations
@@ -115,9 +115,15 @@ def train(data: str, out: str, *, steps: int, minutes: float, seed: int, val: in
     cfg = {**DEFAULT_CONFIG, **(config or {})}
     net = build_net(cfg)
     opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + np.cos(np.pi * min(s, steps) / steps)))
-    crop = int(CROP_S * SR)
     t0 = time.perf_counter()
+
+    def progress(s: int) -> float:
+        # Whichever limit comes first ends the cosine: on a shared machine the steps that fit in
+        # --minutes are not known in advance (so a run stopped by time is not bit-reproducible).
+        return min(1.0, max(s / steps, (time.perf_counter() - t0) / (minutes * 60)))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + np.cos(np.pi * progress(s))))
+    crop = int(CROP_S * SR)
     hours = sum(len(it["audio"]) for it in train_items) / SR / 3600
     log(f"{len(train_items)} training pieces ({hours:.2f} h), {len(val_items)} held out; {sum(p.numel() for p in net.parameters())} parameters")
     step, run = 0, {}

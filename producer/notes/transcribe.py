@@ -171,11 +171,11 @@ def _peaks(p: np.ndarray, threshold: float, min_gap: int = 3) -> list[tuple[int,
     """Local maxima of a probability track [shape=(T,)] at or above threshold -> (frame, time in
     frames refined by the centroid of the peak's 3 frames, minus half a frame: a note is labelled
     on the two frames around its onset)."""
-    hits = []
     T = len(p)
-    for t in np.flatnonzero(p >= threshold):
-        if (t > 0 and p[t - 1] > p[t]) or (t + 1 < T and p[t + 1] >= p[t]):
-            continue
+    prev = np.concatenate([[-np.inf], p[:-1]])
+    nxt = np.concatenate([p[1:], [-np.inf]])
+    hits: list[tuple[int, float]] = []
+    for t in np.flatnonzero((p >= threshold) & (p >= prev) & (p > nxt)):
         if hits and t - hits[-1][0] < min_gap:
             if p[t] > p[hits[-1][0]]:
                 hits.pop()
@@ -195,11 +195,14 @@ def decode(out: dict[str, np.ndarray], *, onset_threshold: float = DEFAULT_THRES
     notes = []
     for k in range(N_PITCHES):
         peaks = _peaks(out["onset"][:, k], onset_threshold)
+        if not peaks:
+            continue
+        # The note sounds while the frame head (or the onset head) says so, up to the next onset.
+        quiet = np.flatnonzero((out["frame"][:, k] < frame_threshold) & (out["onset"][:, k] < onset_threshold))
         for j, (t, tf) in enumerate(peaks):
             nxt = peaks[j + 1][0] if j + 1 < len(peaks) else T
-            e = t + 1
-            while e < nxt and (out["frame"][e, k] >= frame_threshold or out["onset"][e, k] >= onset_threshold):
-                e += 1
+            q = np.searchsorted(quiet, t + 1)
+            e = min(int(quiet[q]) if q < len(quiet) else T, nxt)
             e = max(e, t + 2)
             notes.append(NoteEvent(pitch=LOW_PITCH + k, onset=max(0.0, tf / FPS), offset=e / FPS,
                                    velocity=int(np.clip(round(float(out["velocity"][t, k]) * 127), 1, 127)),

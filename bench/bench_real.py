@@ -2,6 +2,7 @@
 
     .venv/bin/python -m producer.notes.devset --out outputs/devset --pieces 30 --seed 0   # once, ~2 min
     nice -n 10 .venv/bin/python bench/bench_real.py --only rhythm              # tempo/beats/meter, all pieces
+    nice -n 10 .venv/bin/python bench/bench_real.py --only rhythm --without-drums   # the same, drums muted
     nice -n 10 .venv/bin/python bench/bench_real.py --pieces 3 --budget 60     # strategies side by side
     ... --basic-pitch ~/bp-venv/bin/python                                     # adds basic-pitch
 
@@ -67,17 +68,37 @@ def mono_target(truth: dict) -> np.ndarray:
 
 # --- rhythm ----------------------------------------------------------------------------------
 
+def without_drums(truth: dict, synth) -> np.ndarray:
+    """The piece's MIDI rendered again without its drum part (dry, no effects), mono 22,050 Hz."""
+    import pretty_midi
+
+    from producer.soundfont import Note
+
+    midi = pretty_midi.PrettyMIDI(str(Path(truth["audio_path"]).parent / truth["midi"]))
+    parts = [([Note(int(n.pitch), int(n.velocity), float(n.start), float(n.end)) for n in inst.notes],
+              int(inst.program), False) for inst in midi.instruments if not inst.is_drum]
+    y = synth.render_parts(parts, duration=truth["duration"]).mean(axis=0)
+    return (y / max(float(np.max(np.abs(y))), 1e-9)).astype(np.float32)
+
+
 def rhythm(args) -> None:
     from producer.planner.target import detect_onsets
 
     paths = pieces_of(Path(args.devset))
-    print(f"\n== rhythm on {len(paths)} pieces of {args.devset} ==")
+    synth = None
+    if args.without_drums:
+        from producer.notes.devset import find_soundfont
+        from producer.soundfont import SoundFontSynth
+
+        synth = SoundFontSynth(find_soundfont(), sr=F.SR)
+    print(f"\n== rhythm on {len(paths)} pieces of {args.devset}"
+          f"{' re-rendered without their drums (dry)' if synth else ''} ==")
     print(f"{'piece':>9} {'groove':>13} {'true':>6} {'meter':>5} | {'tempo':>7} {'err%':>6} {'ok':>3} "
           f"{'beatF':>6} {'meter':>5} {'downF':>6} | {'old':>7} {'ok':>3}")
     rows = []
     for path in paths:
         truth = load_piece(path)
-        y = mono_target(truth)
+        y = without_drums(truth, synth) if synth else mono_target(truth)
         r = analyze_rhythm(y, F.SR)
         _, old = detect_onsets(y, F.SR)
         err, ok = tempo_error(r.tempo, truth["tempo"])
@@ -294,6 +315,8 @@ def main() -> None:
     ap.add_argument("--budget", type=float, help="search seconds per strategy (default: the preset's)")
     ap.add_argument("--basic-pitch", metavar="PYTHON", help="python of a venv with basic-pitch installed")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--without-drums", action="store_true",
+                    help="rhythm section: the pieces re-rendered without their drum part (harder)")
     args = ap.parse_args()
     if args.only in (None, "rhythm"):
         rhythm(args)

@@ -88,4 +88,5 @@ def write_recreation(folder: Path, *, project: Project, renderer, result, target
     write_report(folder / "report.html", ReportData(
         target=audio, target_sr=sr, render=render, project=project, window_seconds=target.window_seconds,
         hop_seconds=target.hop_seconds, windows_reward=tuple(result.window_rewards),
-        history=tuple(result.history), log=tuple(result.log)))
+        history=tuple(result.history), log=tuple(result.log),
+        beats=tuple(float(b) for b in target.beats), downbeats=tuple(float(b) for b in target.downbeats)))

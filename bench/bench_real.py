@@ -14,8 +14,12 @@ before (``planner.target.detect_onsets``: librosa's tempogram alone).
 Strategies (the first ``--pieces`` pieces), each on the same analysed target and library:
 
 - recreate: the MCTS planner with the default preset (``--budget`` s of search);
-- transcribe+render: the note prior's notes (every note it backs at each kept onset, at its gain,
+- prior+render: the note prior's notes (every note it backs at each kept onset, at its gain,
   held to the instrument's next note, at most 2 s), one track per instrument, no search;
+- notes+render: the note model's transcription (``producer.notes.transcribe``, ``--note-model``,
+  default its registered default; skipped while no weights load) rendered with the library: each
+  note on its named instrument's nearest-rooted sample, gain from its velocity, each drum hit on
+  the kit's sample of its class; no search;
 - greedy: the onset-by-onset baseline, same budget;
 - basic-pitch (with ``--basic-pitch PYTHON``, a separate venv with basic-pitch installed): its
   notes rendered with our piano.
@@ -232,6 +236,31 @@ def basic_pitch_project(python: str, audio: str, lib, tempo: float):
     return Project(tempo=round(tempo, 2), tracks=(Track(name="Piano", instrument="piano", clips=tuple(clips)),))
 
 
+DRUM_SAMPLE = {"kick": "kick", "snare": "snare", "hihat": "hihat_closed", "tom": "tom_mid", "cymbal": "crash"}
+
+
+def notes_project(transcription, lib, *, tempo: float, time_signature):
+    """A transcription (``producer.notes.transcribe.Transcription``) as a project of library clips."""
+    from producer.export.midi import gain_for_velocity
+    from producer.project import Clip, Project, Track
+
+    rooted = {inst: [s for s in lib.by_instrument(inst) if s.pitch is not None] for inst in lib.instruments}
+    drums = {s.id.split("/")[-1]: s for s in lib.by_instrument("drums")}
+    by_inst: dict[str, list] = {}
+    for n in transcription.notes:
+        inst = n.instrument if rooted.get(n.instrument) and n.instrument != "drums" else "piano"
+        sample = min(rooted[inst], key=lambda s: (abs(s.pitch - n.pitch), s.pitch))
+        by_inst.setdefault(inst, []).append(Clip(sample=sample.id, start=round(n.onset, 4),
+                                                 hold=round(max(0.05, n.offset - n.onset), 4), pitch=int(n.pitch),
+                                                 gain_db=round(gain_for_velocity(n.velocity), 2)))
+    for h in transcription.drums:
+        s = drums.get(DRUM_SAMPLE.get(h.drum, ""))
+        if s is not None:
+            by_inst.setdefault("drums", []).append(Clip(sample=s.id, start=round(h.time, 4), hold=0.2, pitch=int(s.pitch)))
+    tracks = tuple(Track(name=i.replace("_", " ").capitalize(), instrument=i, clips=tuple(c)) for i, c in by_inst.items())
+    return Project(tempo=round(float(tempo), 2), time_signature=tuple(time_signature), tracks=tracks)
+
+
 def compare(args) -> None:
     from producer.config import load_preset
     from producer.planner.baselines import run_strategy
@@ -249,7 +278,15 @@ def compare(args) -> None:
     lib = usable_library(Library.default())
     model = load_model("default")
     renderer = Renderer(lib)
-    names = ["recreate", "transcribe+render", "greedy"] + (["basic-pitch"] if args.basic_pitch else [])
+    note_model = None
+    try:
+        from producer.notes.transcribe import load_model as load_note_model
+
+        note_model = load_note_model(args.note_model)
+    except Exception as exc:  # no weights shipped yet, or a bad path: the row is left out, said why
+        print(f"notes+render left out: {exc}")
+    names = (["recreate", "prior+render"] + (["notes+render"] if note_model else []) + ["greedy"]
+             + (["basic-pitch"] if args.basic_pitch else []))
     print(f"\n== strategies on {len(paths)} pieces, preset {cfg.name}, search budget {cfg.budget.seconds:g} s / "
           f"{cfg.budget.evaluations} evaluations ==")
     head = (f"{'piece':>9} {'strategy':>17} {'noteF1':>6} {'instF1':>6} {'drumF1':>6} {'tempo%':>7} {'beatF':>5} "
@@ -273,11 +310,15 @@ def compare(args) -> None:
                     problem = build_problem(y, lib, model, cfg, renderer=renderer, target=base.target,
                                             catalogue=base.catalogue)
                     project = run_strategy("greedy", problem, seed=args.seed).project
-                elif name == "transcribe+render":
+                elif name == "prior+render":
                     project = transcribe_and_render(base)
+                elif name == "notes+render":
+                    audio, sr = load_audio(truth["audio_path"])
+                    project = notes_project(note_model.transcribe(audio, sr), lib, tempo=base.target.tempo,
+                                            time_signature=base.target.time_signature)
                 else:
                     project = basic_pitch_project(args.basic_pitch, truth["audio_path"], lib, base.target.tempo)
-            wall = time.perf_counter() - t0 + (setup if name != "basic-pitch" else 0.0)
+            wall = time.perf_counter() - t0 + (setup if name not in ("basic-pitch", "notes+render") else 0.0)
             if project.tracks:
                 from producer.planner.target import to_planner_rate
 
@@ -289,7 +330,7 @@ def compare(args) -> None:
             s = note_scores(truth, pitched)
             err, ok = tempo_error(project.tempo, truth["tempo"])
             row = {**s, "drum_f1": drum_f1(truth, hits), "tempo_err": err, "tempo_ok": ok,
-                   "beat_f": beat_f if name != "basic-pitch" else float("nan"), **m, "wall": wall,
+                   "beat_f": beat_f, **m, "wall": wall,
                    "mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
             table[name].append(row)
             print(f"{path.stem:>9} {name:>17} {row['note_f1']:6.3f} {row['inst_f1']:6.3f} {row['drum_f1']:6.3f} "
@@ -314,6 +355,7 @@ def main() -> None:
     ap.add_argument("--pieces", type=int, default=3, help="pieces for the strategy comparison")
     ap.add_argument("--budget", type=float, help="search seconds per strategy (default: the preset's)")
     ap.add_argument("--basic-pitch", metavar="PYTHON", help="python of a venv with basic-pitch installed")
+    ap.add_argument("--note-model", default="default", help="note model for notes+render (name or .pt)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--without-drums", action="store_true",
                     help="rhythm section: the pieces re-rendered without their drum part (harder)")

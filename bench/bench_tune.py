@@ -158,8 +158,10 @@ def run_hill(listener, start, rng, answers) -> list[np.ndarray]:
     return favourites
 
 
-def latency_on_demo(answers: int, seed: int) -> tuple[int, list[float]]:
-    """Answer->next-pair times of a session over examples/demo_project.json, every knob tuned."""
+def latency_on_demo(answers: int, seed: int) -> tuple[int, list[float], list[float], list[float]]:
+    """A session over examples/demo_project.json, every knob tuned. Returns (knobs, answer->pair
+    times when the listener answers at once, the same after the session rendered ahead, seconds
+    the rendering ahead took: how long the listener must have listened for the second case)."""
     root = Path(__file__).resolve().parent.parent
     project = load_project(root / "examples" / "demo_project.json")
     knobs = select_knobs(project, None)
@@ -174,13 +176,18 @@ def latency_on_demo(answers: int, seed: int) -> tuple[int, list[float]]:
         settings = Settings("demo", tuple(k.name for k in knobs), 10.0, seed, answers, "unused")
         session = TuneSession.create(Path(tmp) / "s", project, knobs, settings, render=render,
                                      save=lambda *a: Path("unused"))
-        times = []
-        for _ in range(answers):
+        cold, warm, ahead = [], [], []
+        for k in range(answers):
             pair = session.pair()
+            if k % 2:  # every other answer comes after the listener has listened a while
+                started = time.perf_counter()
+                while session.prepare_next():
+                    pass
+                ahead.append(time.perf_counter() - started)
             started = time.perf_counter()
             session.answer(pair["pair"], str(rng.choice(["a", "b", "both", "neither"])))
-            times.append(time.perf_counter() - started)
-    return len(knobs), times
+            (warm if k % 2 else cold).append(time.perf_counter() - started)
+    return len(knobs), cold, warm, ahead
 
 
 def main() -> None:
@@ -245,12 +252,15 @@ def main() -> None:
     if 20 in checkpoints:
         wins = {m: sum(a < b for a, b in zip(regrets["tune"][20], regrets[m][20])) for m in methods[1:]}
         print("runs where tune's regret at 20 answers is below: " + ", ".join(f"{m} {w}/{args.runs}" for m, w in wins.items()))
-    print(f"\nanswer -> next playable pair, 6-knob chain, {args.seconds:g} s passage: median {np.median(times):.3f} s,"
-          f" 95th percentile {np.percentile(times, 95):.3f} s, max {max(times):.3f} s ({len(times)} answers)")
-    n_knobs, demo_times = latency_on_demo(args.demo_answers, 0)
-    print(f"answer -> next playable pair, examples/demo_project.json ({n_knobs} knobs, 10 s passage, 4 tracks): "
-          f"median {np.median(demo_times):.3f} s, 95th percentile {np.percentile(demo_times, 95):.3f} s, "
-          f"max {max(demo_times):.3f} s ({len(demo_times)} answers)")
+    def spread(v):
+        return f"median {np.median(v):.3f} s, 95th percentile {np.percentile(v, 95):.3f} s, max {max(v):.3f} s ({len(v)})"
+
+    print(f"\nanswer -> next playable pair (refit, proposal, render, WAV), answered at once:")
+    print(f"  6-knob chain, {args.seconds:g} s passage: {spread(times)}")
+    n_knobs, cold, warm, ahead = latency_on_demo(args.demo_answers, 0)
+    print(f"  examples/demo_project.json, {n_knobs} knobs, 4 tracks, 10 s passage: {spread(cold)}")
+    print(f"  the same after listening while the next challengers were rendered ahead: {spread(warm)}")
+    print(f"  rendering ahead (all possible answers) took: {spread(ahead)}")
 
 
 if __name__ == "__main__":

@@ -541,7 +541,7 @@ class AgentTrainSummary:
 
 def agent_train(out: str | os.PathLike, *, task: str = "cross", voice: str = "sine", algo: str = "sac",
                 timesteps: int = 30_000, seed: int = 0, clips: int = 48, eval_clips: int = 12,
-                force: bool = False) -> AgentTrainSummary:
+                pretrain_blocks: int = 0, force: bool = False) -> AgentTrainSummary:
     """``producer agent train``: train a listening-agent policy, evaluate it on held-out
     material, write ``NAME.zip`` + ``NAME.json`` (figures inside) into ``out``."""
     from producer.agent.policies import ALGOS, TASKS, TrainConfig, train
@@ -555,17 +555,21 @@ def agent_train(out: str | os.PathLike, *, task: str = "cross", voice: str = "si
         raise InputError(f"--algo {algo!r}: one of {', '.join(ALGOS)}")
     if voice not in VOICES:
         raise InputError(f"--voice {voice!r}: one of {', '.join(VOICES)}")
-    for flag, v, lo, hi in (("--timesteps", timesteps, 1000, 2_000_000), ("--clips", clips, 2, 1000),
-                            ("--eval-clips", eval_clips, 1, 200)):
+    for flag, v, lo, hi in (("--timesteps", timesteps, 0, 2_000_000), ("--clips", clips, 2, 1000),
+                            ("--eval-clips", eval_clips, 1, 200), ("--pretrain-blocks", pretrain_blocks, 0, 1_000_000)):
         if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
             raise InputError(f"{flag} {v}: an integer {lo}..{hi}")
     check_seed(seed)
     check_output_dir(out, force=force)
-    config = TrainConfig(task=task, voice=voice, algo=algo, timesteps=timesteps, seed=seed, clips=clips)
+    if not timesteps and not pretrain_blocks:
+        raise InputError("--timesteps 0 and --pretrain-blocks 0: nothing to train")
+    config = TrainConfig(task=task, voice=voice, algo=algo, timesteps=timesteps, seed=seed, clips=clips,
+                         pretrain_blocks=pretrain_blocks)
     pol = train(config)
     pol.meta["held_out"] = _agent_figures(pol, eval_clips)
     pol.meta["command"] = (f"producer agent train --task {task} --algo {algo} --timesteps {timesteps} "
-                           f"--seed {seed} --clips {clips}" + (f" --voice {voice}" if task == "imitate" else ""))
+                           f"--seed {seed} --clips {clips} --pretrain-blocks {pretrain_blocks}"
+                           + (f" --voice {voice}" if task == "imitate" else ""))
     with staged_output(out, force=force) as stage:
         pol.save(stage / config.name)
     return AgentTrainSummary(out=stage.final, name=config.name, train_seconds=pol.meta["train_seconds"],

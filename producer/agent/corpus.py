@@ -203,10 +203,15 @@ def trajectory(rng: np.random.Generator, voice: str, n_blocks: int, *, held_out:
     return out
 
 
+def voice_trajectory(seed: int, voice: str, *, n_blocks: int, held_out: bool) -> np.ndarray:
+    """The hidden parameter values of voice target ``seed`` per block [shape=(n_blocks, P)]."""
+    rng = np.random.default_rng(seed + (HELD_OUT_SEED if held_out else 0) + 104729)
+    return trajectory(rng, voice, n_blocks, held_out=held_out)
+
+
 def voice_target(seed: int, voice: str, *, block: int, n_blocks: int, held_out: bool) -> np.ndarray:
     """The voice under a hidden trajectory, mono [shape=(n_blocks * block,)]."""
-    rng = np.random.default_rng(seed + (HELD_OUT_SEED if held_out else 0) + 104729)
-    traj = trajectory(rng, voice, n_blocks, held_out=held_out)
+    traj = voice_trajectory(seed, voice, n_blocks=n_blocks, held_out=held_out)
     synth = Synth(voice, block=block, sr=SR)
     return np.concatenate([synth.render(v) for v in traj])
 

@@ -3,8 +3,9 @@
 Cross-adaptive (mean reward per block over whole clips, higher is better; 0 is a perfect match):
 the policy; ``unprocessed`` (the chain at its defaults: 0 dB, cutoff 18 kHz); ``fixed`` (one
 constant chain setting per mapping, the best on training pairs by grid search); ``search`` (per
-block, the best of a grid of settings, each rendered from the chain's actual state: a greedy
-per-file search that sees each block's reward before choosing, run offline).
+block, the best of 9 cutoffs each at the gain that puts the block on the target loudness, rendered
+from the chain's actual state: a greedy per-file search that sees each block's reward before
+choosing, run offline; ``producer.agent.experts``).
 
 Imitation (descriptor RMSE per block, z-scored with the policy's corpus statistics, lower is
 better): the policy; ``default`` (the voice at its default setting); ``table`` (per block, the
@@ -20,7 +21,8 @@ import numpy as np
 
 from producer.agent import params as P
 from producer.agent.chain import CHAIN_PARAMS
-from producer.agent.envs import MAPPINGS, CrossAdaptiveEnv, ImitationEnv, cross_reward
+from producer.agent.envs import MAPPINGS, CrossAdaptiveEnv, ImitationEnv
+from producer.agent.experts import cross_search
 from producer.agent.features import BlockAnalyzer, FeatureScaler
 from producer.agent.synth import VOICES, Synth
 
@@ -30,38 +32,20 @@ def _constant(action):
     return lambda obs: a
 
 
-def cross_episode(env: CrossAdaptiveEnv, clip: int, mapping: str, actor=None, *, search_grid=None) -> np.ndarray:
+def cross_episode(env: CrossAdaptiveEnv, clip: int, mapping: str, actor=None, *, search: bool = False) -> np.ndarray:
     """Rewards per block [shape=(m,)] over a whole clip; ``actor(obs) -> action`` or, with
-    ``search_grid`` (actions [shape=(G, 2)]), the greedy per-block search."""
+    ``search``, the per-block search (``producer.agent.experts.cross_search``)."""
     obs, _ = env.reset(options={"clip": clip, "mapping": mapping, "start": env.warm})
     rewards = []
     while True:
-        if search_grid is not None:
-            action = _best_of(env, search_grid)
+        if search:
+            action = cross_search(env)
         else:
             action = actor(obs)
         obs, r, _, truncated, _ = env.step(action)
         rewards.append(r)
         if truncated:
             return np.array(rewards)
-
-
-def _best_of(env: CrossAdaptiveEnv, grid: np.ndarray) -> np.ndarray:
-    """The grid action with the best reward for the current block, from the chain's state."""
-    import copy
-
-    saved_chain, buf = copy.deepcopy(env.chain), env.analyzer.buffer.copy()
-    k = env.k
-    block = env._block(k)
-    best, best_r = grid[0], -np.inf
-    for a in grid:
-        env.chain, env.analyzer.buffer = copy.deepcopy(saved_chain), buf.copy()
-        y = env.chain.process(block, P.values(CHAIN_PARAMS, a))
-        r = float(cross_reward(env.analyzer.push(y), env.target[k], env.dry[k])[0])
-        if r > best_r:
-            best, best_r = a, r
-    env.chain, env.analyzer.buffer = saved_chain, buf
-    return best
 
 
 def action_grid(gains: int = 9, cutoffs: int = 7) -> np.ndarray:
@@ -71,7 +55,7 @@ def action_grid(gains: int = 9, cutoffs: int = 7) -> np.ndarray:
 def best_fixed(pairs, *, scaler: FeatureScaler, block: int = 512, grid: np.ndarray | None = None) -> dict:
     """Per mapping, the constant action with the best mean reward on ``pairs``."""
     env = CrossAdaptiveEnv(pairs, block=block, episode_blocks=10**9, scaler=scaler)
-    grid = action_grid(7, 5) if grid is None else grid
+    grid = action_grid(5, 5) if grid is None else grid
     out = {}
     for m in MAPPINGS:
         scores = [np.mean(np.concatenate([cross_episode(env, i, m, _constant(a)) for i in range(len(env.clips))]))
@@ -84,7 +68,6 @@ def evaluate_cross(policy, pairs, *, fixed: dict | None = None, search: bool = F
     """Mean reward per block by mapping and method on ``pairs`` (see the module docstring)."""
     env = CrossAdaptiveEnv(pairs, block=policy.config.block, episode_blocks=10**9, scaler=policy.scaler)
     unprocessed = P.actions(CHAIN_PARAMS, P.defaults(CHAIN_PARAMS))
-    grid = action_grid() if search else None
     out = {}
     for m in MAPPINGS:
         rows = {"policy": [], "unprocessed": []}
@@ -98,7 +81,7 @@ def evaluate_cross(policy, pairs, *, fixed: dict | None = None, search: bool = F
             if fixed is not None:
                 rows["fixed"].append(cross_episode(env, i, m, _constant(fixed[m])))
             if search:
-                rows["search"].append(cross_episode(env, i, m, search_grid=grid))
+                rows["search"].append(cross_episode(env, i, m, search=True))
         out[m] = {k: float(np.mean(np.concatenate(v))) for k, v in rows.items()}
     return out
 

@@ -37,6 +37,13 @@ class TrainConfig:
     episode_blocks: int = 64
     net_arch: tuple[int, ...] = (64, 64)
     learning_rate: float = 3e-4
+    # Behaviour cloning before RL: blocks of expert choices (producer.agent.experts) to imitate
+    # (0: none), epochs over them, and the share of blocks where a random action is played
+    # instead (labelled with the expert's choice all the same), so the policy also learns
+    # to recover from states the expert never visits.
+    pretrain_blocks: int = 0
+    pretrain_epochs: int = 40
+    pretrain_explore: float = 0.3
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -51,7 +58,8 @@ class TrainConfig:
 
     @property
     def name(self) -> str:
-        return f"{self.task}-{self.algo}" if self.task == "cross" else f"imitate-{self.voice}-{self.algo}"
+        base = f"{self.task}-{self.algo}" if self.task == "cross" else f"imitate-{self.voice}-{self.algo}"
+        return base + ("-bc" if self.pretrain_blocks else "")
 
 
 def training_material(config: TrainConfig):
@@ -66,6 +74,89 @@ def training_material(config: TrainConfig):
                for s in range(config.clips)]
     targets += [corpus.instrument_target(s, held_out=False) for s in range(config.clips // 3)]
     return targets
+
+
+def expert_labels(config: TrainConfig, material) -> list[np.ndarray | None]:
+    """Imitation only: the expert's action per block of each training target [shape=(m, P)]
+    where the target was synthesised (its hidden parameters), None for the others."""
+    from producer.agent import corpus
+    from producer.agent.params import actions
+    from producer.agent.synth import VOICES
+
+    n_blocks = int(corpus.CLIP_SECONDS * corpus.SR) // config.block
+    params = VOICES[config.voice]
+    labels: list[np.ndarray | None] = [
+        np.array([actions(params, v) for v in corpus.voice_trajectory(s, config.voice, n_blocks=n_blocks, held_out=False)])
+        for s in range(config.clips)]
+    return labels + [None] * (len(material) - len(labels))
+
+
+def expert_dataset(config: TrainConfig, env, labels=None) -> tuple[np.ndarray, np.ndarray]:
+    """Observations [shape=(n, obs)] and expert actions [shape=(n, P)] along rollouts in which
+    the expert acts (a ``pretrain_explore`` share of random actions mixed in)."""
+    from producer.agent.evaluate import descriptor_table
+    from producer.agent.experts import cross_search
+    from producer.agent.envs import MAPPINGS
+
+    rng = np.random.default_rng(config.seed + 1)
+    obs_out, act_out = [], []
+    table = None
+    while len(obs_out) < config.pretrain_blocks:
+        if config.task == "cross":
+            i = int(rng.integers(len(env.clips)))
+            obs, _ = env.reset(options={"clip": i, "mapping": MAPPINGS[int(rng.integers(len(MAPPINGS)))],
+                                        "start": env.warm})
+        else:
+            i = int(rng.integers(len(env.zfeatures)))
+            obs, _ = env.reset(options={"clip": i, "start": env.warm})
+            if labels[i] is None and table is None:
+                grid, feats = descriptor_table(config.voice, block=config.block, sr=44100)
+                from producer.agent.params import actions
+
+                table = (np.array([actions(env.params, g) for g in grid]), env.scaler(feats))
+        while True:
+            if config.task == "cross":
+                expert = cross_search(env)
+            elif labels[i] is not None:
+                expert = labels[i][env.k]
+            else:
+                d = ((env.target[env.k][None, :] - table[1]) ** 2).sum(axis=1)
+                expert = table[0][int(np.argmin(d))]
+            obs_out.append(obs)
+            act_out.append(expert)
+            played = rng.uniform(-1, 1, len(expert)) if rng.random() < config.pretrain_explore else expert
+            obs, _, _, truncated, _ = env.step(np.asarray(played, np.float32))
+            if truncated or len(obs_out) >= config.pretrain_blocks:
+                break
+    return np.array(obs_out, np.float32), np.array(act_out, np.float32)
+
+
+def behaviour_clone(model, algo: str, obs: np.ndarray, acts: np.ndarray, *, epochs: int, seed: int) -> float:
+    """Fit the policy's deterministic action to the expert's (MSE); returns the final loss."""
+    import torch
+
+    torch.manual_seed(seed)
+    X, Y = torch.as_tensor(obs), torch.as_tensor(np.clip(acts, -0.999, 0.999))
+    if algo == "sac":
+        net = model.actor
+        forward = lambda x: net(x, deterministic=True)  # noqa: E731  tanh-squashed mean
+    else:
+        net = model.policy
+
+        def forward(x):
+            latent = net.mlp_extractor.forward_actor(net.extract_features(x, net.pi_features_extractor))
+            return net.action_net(latent)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    for _ in range(epochs):
+        perm = torch.randperm(len(X))
+        for j in range(0, len(X), 256):
+            b = perm[j:j + 256]
+            loss = torch.nn.functional.mse_loss(forward(X[b]), Y[b])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    with torch.no_grad():
+        return float(torch.nn.functional.mse_loss(forward(X), Y))
 
 
 def make_env(config: TrainConfig, material, *, scaler: FeatureScaler | None = None, episode_blocks: int | None = None):
@@ -183,9 +274,19 @@ def train(config: TrainConfig, *, verbose: int = 0) -> AgentPolicy:
         venv = make_vec_env(lambda: make_env(config, material, scaler=scaler), n_envs=4, seed=config.seed)
         model = PPO("MlpPolicy", venv, n_steps=512, batch_size=256, gamma=0.9, **kwargs)
     corpus_seconds = time.perf_counter() - t0
-    model.learn(total_timesteps=config.timesteps)
+    bc = {}
+    if config.pretrain_blocks:
+        labels = expert_labels(config, material) if config.task == "imitate" else None
+        obs, acts = expert_dataset(config, make_env(config, material, scaler=scaler), labels)
+        t1 = time.perf_counter()
+        bc = {"pretrain_mse": round(behaviour_clone(model, config.algo, obs, acts, epochs=config.pretrain_epochs,
+                                                    seed=config.seed), 5),
+              "pretrain_fit_seconds": round(time.perf_counter() - t1, 1),
+              "pretrain_seconds": round(time.perf_counter() - t0 - corpus_seconds, 1)}
+    if config.timesteps:
+        model.learn(total_timesteps=config.timesteps)
     meta = {"train_seconds": round(time.perf_counter() - t0, 1),
-            "corpus_seconds": round(corpus_seconds, 1),
+            "corpus_seconds": round(corpus_seconds, 1), **bc,
             "train_cpu_seconds": round(time.process_time() - cpu0, 1),
             "stable_baselines3": __import__("stable_baselines3").__version__}
     return AgentPolicy(model, config, scaler, meta=meta)

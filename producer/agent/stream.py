@@ -29,7 +29,8 @@ class Take:
     names: tuple[str, ...]
     values: list[np.ndarray] = field(default_factory=list)
     audio: list[np.ndarray] = field(default_factory=list)
-    compute: list[float] = field(default_factory=list)
+    compute: list[float] = field(default_factory=list)  # wall seconds per block
+    cpu: list[float] = field(default_factory=list)  # this thread's CPU seconds per block
     interrupted: bool = False
     ended_by: str = "end of input"
 
@@ -130,9 +131,10 @@ def run_blocks(runner, blocks, *, realtime: bool = False, on_block=None) -> Take
     t_start = time.perf_counter()
     try:
         for k, args in enumerate(blocks):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             values, out = runner.step(*args)
             take.compute.append(time.perf_counter() - t0)
+            take.cpu.append(time.thread_time() - c0)
             take.values.append(values)
             take.audio.append(out)
             if on_block is not None:

@@ -22,6 +22,8 @@ def add_parser(sub) -> None:
     p.add_argument("--voice", default="sine", choices=("sine", "fm"), help="imitate: the synth voice")
     p.add_argument("--algo", default="sac", choices=("sac", "ppo"))
     p.add_argument("--timesteps", type=int, default=30_000, help="environment steps (blocks) to train")
+    p.add_argument("--pretrain-blocks", type=int, default=0, help="train: blocks of per-block search "
+                   "choices to clone before RL (0: RL only)")
     p.add_argument("--clips", type=int, default=None, help="train: training clips (default 48); "
                    "eval: held-out clips (default 12)")
     p.add_argument("--seed", type=int, default=0)
@@ -49,7 +51,8 @@ def run(args) -> int:
             raise InputError("--out is required for train (a folder for the policy files)")
         print("training (this takes minutes) ...", flush=True)
         s = api.agent_train(args.out, task=args.task or "cross", voice=args.voice, algo=args.algo,
-                            timesteps=args.timesteps, seed=args.seed, clips=args.clips or 48, force=args.force)
+                            timesteps=args.timesteps, seed=args.seed, clips=args.clips or 48,
+                            pretrain_blocks=args.pretrain_blocks, force=args.force)
         print(f"trained {s.name} in {s.train_seconds:.0f} s; held-out figures:")
         print(json.dumps(s.figures, indent=2))
         print(f"wrote {s.name}.zip and {s.name}.json to {s.out}/")

@@ -13,9 +13,9 @@ from producer.errors import InputError
 # 12-step meters have fewer actions (49 against 65) and learn in fewer steps. Sized to train
 # all four in well under an hour on 2 shared cores (see the policies' json for the real times).
 SHIPPED_SETTINGS = {"4/4": {"timesteps": 40_000, "pretrain_states": 8_000},
-                    "3/4": {"timesteps": 30_000, "pretrain_states": 6_000},
-                    "6/8": {"timesteps": 30_000, "pretrain_states": 6_000},
-                    "12/8": {"timesteps": 30_000, "pretrain_states": 6_000}}
+                    "3/4": {"timesteps": 15_000, "pretrain_states": 5_000},
+                    "6/8": {"timesteps": 15_000, "pretrain_states": 5_000},
+                    "12/8": {"timesteps": 15_000, "pretrain_states": 5_000}}
 DEFAULT_OUT = Path("outputs/drums-policy")
 
 

@@ -44,12 +44,13 @@ def match_track(track: Track, reference: np.ndarray, sr: int, *, renderer, mode:
     t0 = time.monotonic()
     space = ChainSpace(stages)
     dry = renderer.dry_track(track, sr)
-    scorer = Scorer(dry, reference, sr, space)
+    scorer = Scorer(dry, reference, sr, space, follow=mode == "follow")
     before = measure(np.stack([dry, dry]), scorer.target, sr, scorer.ref_lufs)
     static = search_static(scorer, renders=renders, seed=seed, method="cma", deadline=deadline)
 
     # Written chain: neutral stages left out, unless leaving them out costs (the full chain is kept).
-    full = replace(track, effects=static.effects, gain_db=static.gain_db)
+    full = replace(track, effects=static.effects)
+    full = replace(full, gain_db=scorer.gain_for(fit_length(renderer.stem(full, sr), scorer.target.n)))
     pruned = replace(track, effects=space.written_chain(static.vector))
     pruned = replace(pruned, gain_db=scorer.gain_for(fit_length(renderer.stem(replace(pruned, gain_db=0.0), sr), scorer.target.n)))
     d_full = scorer.target.distance(renderer.stem(full, sr))

@@ -50,8 +50,13 @@ class StaticResult:
 class Scorer:
     """Renders chains of ``space`` over ``dry`` and scores them against ``reference``."""
 
-    def __init__(self, dry: np.ndarray, reference: np.ndarray, sr: int, space: ChainSpace):
+    def __init__(self, dry: np.ndarray, reference: np.ndarray, sr: int, space: ChainSpace, *, follow: bool = False):
         n = reference.shape[-1]
+        # follow: score each chain as it will sound once the gain follows the reference's level
+        # (the frame-wise level difference applied before the distance), so the search looks for
+        # the colour and leaves the movement to the automation.
+        self.follow = follow
+        self.ref_levels = loudness_curve(reference, sr, FINE_WINDOW) if follow else None
         self.sr = sr
         self.space = space
         self.reference = reference
@@ -72,6 +77,10 @@ class Scorer:
     def stem(self, x) -> tuple[np.ndarray, float]:
         """(stem [shape=(2, n)] at the loudness-matching gain, that gain in dB)."""
         wet = self.player.play(self.space.effects(x)) * self.pan
+        if self.follow:
+            levels = fit_length(loudness_curve(wet, self.sr, FINE_WINDOW), len(self.ref_levels))
+            moving = np.clip(self.ref_levels - levels, GAIN_RANGE[0], UNBOUNDED_TOP)
+            wet = wet * (10.0 ** (_frame_to_samples(moving, wet.shape[1], self.sr) / 20.0)).astype(np.float32)
         g = self.gain_for(wet)
         return wet * np.float32(10.0 ** (g / 20.0)), g
 

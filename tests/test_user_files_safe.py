@@ -229,7 +229,7 @@ def test_evaluations_are_a_hard_cap(tmp_path):
 
     target = tmp_path / "noise.wav"
     rng = np.random.default_rng(0)
-    sf.write(target, 0.3 * rng.standard_normal(20 * 22050).astype(np.float32), 22050)
+    sf.write(target, 0.3 * rng.standard_normal(6 * 22050).astype(np.float32), 22050)
     summary = api.recreate(target, tmp_path / "o", preset="fast", evaluations=40, budget_seconds=600,
                            model_name="tiny")
     assert summary.evaluations <= 40

@@ -54,7 +54,7 @@ METER_DIVISIONS = {"4/4": (2, 2, 2, 2), "3/4": (3, 2, 2), "6/8": (2, 3, 2), "12/
 # Where a snare backbeat falls (steps of one bar): beats 2 and 4; 3/4 beats 2 and 3; 6/8 beat 2.
 BACKBEAT_STEPS = {"4/4": (4, 12), "3/4": (4, 8), "6/8": (6,), "12/8": (3, 9)}
 
-# GM percussion names as MMA spells them (its miditables), key -> name; only the keys our voices use.
+# GM percussion names as MMA spells them (its miditables), name -> key; only keys our voices use.
 MMA_TONES = {
     "kickdrum2": 35, "kickdrum1": 36, "sidekick": 37, "snaredrum1": 38, "handclap": 39,
     "snaredrum2": 40, "lowtom2": 41, "closedhihat": 42, "lowtom1": 43, "pedalhihat": 44,

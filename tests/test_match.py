@@ -226,3 +226,20 @@ def test_bad_automation_in_a_project_exits_2_and_writes_nothing(tmp_path, capsys
     path = tmp_path / "p.json"
     path.write_text(json.dumps(doc))
     _fails(["render", str(path), "--out", str(tmp_path / "out")], capsys, message, tmp_path / "out")
+
+
+def test_follow_leaves_silence_after_a_short_source_alone(tmp_path):
+    """A 1 s source against a 2 s reference: the frames after the source ends cannot be matched
+    by gain and must not drive it."""
+    from producer.samples import Library
+
+    sf.write(tmp_path / "noise.wav", _noise(1.0), SR, subtype="FLOAT")
+    renderer = Renderer(Library.default(), base_dir=tmp_path)
+    track = Track("Source", "voice", clips=(Clip("noise.wav", 0.0, 1.0, 60),))
+    moving = match_track(track, np.stack([_pulses(2.0)] * 2), SR, renderer=renderer, mode="follow", renders=12,
+                         seed=0, stages=choose_stages("lowpass"))
+    env = moving.track.envelope("gain_db")
+    late = [v for t, v in env if t > 1.1]
+    # after the source ends the envelope holds one value (it is not chasing the bursts)
+    assert len(late) <= 2 and (not late or max(late) - min(late) < 1.0)
+    assert len([t for t, _ in env if t < 1.0]) >= 6  # while it plays, it follows them

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from producer.match.features import (SpectralTarget, centroid_curve, fit_length, integrated_loudness,
-                                     loudness_curve)
+from producer.match.features import SpectralTarget, fit_length, integrated_loudness, loudness_curve
 from producer.match.search import Scorer, fit_fader, follow, search_static
 from producer.match.space import STAGES, ChainSpace, Stage, choose_stages
 from producer.project import Track
@@ -98,9 +97,4 @@ def _corr(y: np.ndarray, reference: np.ndarray, sr: int) -> float:
     return envelope_correlation(loudness_curve(y, sr), loudness_curve(reference, sr))
 
 
-def feature_curves(y: np.ndarray, sr: int) -> dict[str, np.ndarray]:
-    """Loudness (dB) and spectral centroid (Hz) curves for the report, one value per FRAME_HOP."""
-    return {"loudness": loudness_curve(y, sr), "centroid": centroid_curve(y, sr)}
-
-
-__all__ = ["MODES", "MatchResult", "STAGES", "choose_stages", "feature_curves", "match_track", "measure"]
+__all__ = ["MODES", "MatchResult", "STAGES", "choose_stages", "match_track", "measure"]

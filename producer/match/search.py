@@ -79,7 +79,9 @@ class Scorer:
         wet = self.player.play(self.space.effects(x)) * self.pan
         if self.follow:
             levels = fit_length(loudness_curve(wet, self.sr, FINE_WINDOW), len(self.ref_levels))
-            moving = np.clip(self.ref_levels - levels, GAIN_RANGE[0], UNBOUNDED_TOP)
+            # where the chain is silent (the source ended) no gain can help: leave it at 0 dB
+            moving = np.where(levels > FLOOR_DB + 1.0,
+                              np.clip(self.ref_levels - levels, GAIN_RANGE[0], UNBOUNDED_TOP), 0.0)
             wet = wet * (10.0 ** (_frame_to_samples(moving, wet.shape[1], self.sr) / 20.0)).astype(np.float32)
         g = self.gain_for(wet)
         return wet * np.float32(10.0 ** (g / 20.0)), g
@@ -208,7 +210,8 @@ def follow(scorer: Scorer, static: StaticResult, *, renderer, track: Track, iter
     frames = np.arange(len(l_ref)) * FRAME_HOP
     l_wet = fit_length(loudness_curve(wet0, sr, FINE_WINDOW), len(l_ref))
     renders = 1
-    gain = np.clip(l_ref - l_wet, GAIN_RANGE[0], UNBOUNDED_TOP)
+    audible = l_wet > FLOOR_DB + 1.0  # where the chain is silent (the source ended) gain cannot help
+    gain = np.where(audible, np.clip(l_ref - l_wet, GAIN_RANGE[0], UNBOUNDED_TOP), 0.0)
     points = None
     for _ in range(iterations):
         points = thin(frames, gain, 0.75, max_points)
@@ -217,7 +220,7 @@ def follow(scorer: Scorer, static: StaticResult, *, renderer, track: Track, iter
         l_res = fit_length(loudness_curve(result, sr, FINE_WINDOW), len(l_ref))
         # where the reference is silent, any level down to the floor matches: do not chase it;
         # half steps, as thinning couples neighbouring frames
-        err = np.where(loud | (l_res > FLOOR_DB + 1.0), l_ref - l_res, 0.0)
+        err = np.where(audible & (loud | (l_res > FLOOR_DB + 1.0)), l_ref - l_res, 0.0)
         gain = np.clip(gain + 0.5 * err, GAIN_RANGE[0], UNBOUNDED_TOP)
     track, gain_env = fit_fader(track, points)
     best_track = _with(track, automation=(("gain_db", gain_env),))

@@ -159,3 +159,15 @@ def test_corpus_rebuild_needs_mma(capsys, tmp_path, monkeypatch):
     code, _, err = run(["drums", "corpus", "--out", str(tmp_path / "c.json")], capsys)
     assert code == 2 and "mma is not installed" in err
     assert not (tmp_path / "c.json").exists()
+
+
+def test_kick_and_tempo_from_audio(capsys, tmp_path):
+    from test_drums_kick import SR, loop
+
+    sf.write(tmp_path / "loop.wav", loop({0, 6, 8, 10}, bars=2, bpm=120.0), SR)
+    code, out, err = run(["drums", "--kick", str(tmp_path / "loop.wav"), "--no-audio", "--out",
+                          str(tmp_path / "o")], capsys)
+    assert code == 0, err
+    p = json.loads((tmp_path / "o" / "pattern.json").read_text())
+    assert p["bpm"] == pytest.approx(120, rel=0.04)
+    assert p["pattern"]["kick"].split("|")[0] == "x.....x.x.x....."

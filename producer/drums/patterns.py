@@ -49,7 +49,7 @@ def fit_bars(pattern: np.ndarray, *, steps_per_bar: int, bars: int | None = None
     if n % steps_per_bar:
         raise InputError(
             f"{name}: {n} steps is not a whole number of {steps_per_bar}-step bars "
-            f"(add {steps_per_bar - n % steps_per_bar} steps or change --steps-per-bar)"
+            f"(add {steps_per_bar - n % steps_per_bar} steps or change --meter)"
         )
     if bars is None:
         return pattern.copy()

@@ -179,10 +179,12 @@ def build_training_set(out: str | Path, *, pieces: int = 240, seed: int = 1, sta
     return rows
 
 
-def load_set(folder: str | Path) -> list[dict]:
-    """Every ``piece_*.npz`` of a folder as dicts: audio float32 [shape=(n,)] at SR, notes, drums."""
+def load_set(folder: str | Path, *, last: int | None = None) -> list[dict]:
+    """Every ``piece_*.npz`` of a folder (or the ``last`` ones, in name order) as dicts: audio
+    float32 [shape=(n,)] at SR, notes, drums."""
     items = []
-    for p in sorted(Path(folder).glob("piece_*.npz")):
+    paths = sorted(Path(folder).glob("piece_*.npz"))
+    for p in paths[-last:] if last else paths:
         with np.load(p) as z:
             items.append({"name": p.stem, "audio": z["audio"].astype(np.float32) / 32767.0,
                           "notes": z["notes"], "drums": z["drums"]})

@@ -1,4 +1,4 @@
-"""The note model: a small frame CNN + bidirectional GRU that hears polyphonic music.
+"""The note model: a small frame CNN + dilated temporal convolutions that hear polyphonic music.
 
 Input: mono audio at ``SR`` (16 kHz). Front end inside the net (so training and transcription
 share it): |STFT| (n_fft 2048, hop ``HOP`` = 256 samples = 16 ms, centred, Hann) -> ``N_MELS``

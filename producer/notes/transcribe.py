@@ -319,7 +319,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(prog="python -m producer.notes.transcribe", description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="default", help="registered name or .pt path")
     ap.add_argument("--eval", metavar="DEVSET", help="score the model on a dev set folder (producer.notes.devset)")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("audio", nargs="?", help="an audio file to transcribe (prints its notes)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)

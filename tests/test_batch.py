@@ -206,3 +206,45 @@ def test_inputs_and_names():
     names = job_names([Path("a/x.wav"), Path("b/x.wav"), Path("c/y.flac"), Path("d/song/project.json")], "render")
     assert names == ["a_x", "b_x", "y", "song"]
     assert job_names([Path("a/x.wav"), Path("a/x.flac")], "recreate") == ["a_x", "a_x_2"]
+
+
+HEAD_NODE = """
+import sys
+import ray
+from producer.batch import _ray_dir
+ray.init(address="local", num_cpus=1, include_dashboard=False, _temp_dir=_ray_dir(),
+         object_store_memory=100 * 2**20)
+print(ray.get_runtime_context().gcs_address, flush=True)
+sys.stdin.read()  # runs until the test closes its input
+ray.shutdown()
+"""
+
+
+def test_joins_a_running_cluster_with_address(tiny_library_dir, tmp_path):
+    """A Ray head node in another process; `producer batch --address` runs its job there."""
+    import subprocess
+    import sys
+
+    project = {"format": "producer-project", "version": 1, "sample_rate": 44100, "tempo": 120.0,
+               "tracks": [{"name": "Keys", "instrument": "piano",
+                           "clips": [{"sample": "piano/60", "start": 0.0, "hold": 0.5, "pitch": 60}]}]}
+    src = tmp_path / "song" / "project.json"
+    src.parent.mkdir()
+    src.write_text(json.dumps(project))
+    head = subprocess.Popen([sys.executable, "-c", HEAD_NODE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        address = head.stdout.readline().strip()
+        assert address, "the head node did not start"
+        out = tmp_path / "out"
+        run = subprocess.run([sys.executable, "-m", "producer", "batch", str(src), "--job", "render", "--samples",
+                              str(tiny_library_dir), "--out", str(out), "--address", address, "--quiet"],
+                             capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr
+        [job] = json.loads((out / "batch.json").read_text())["jobs"]
+        assert job["name"] == "song" and job["status"] == "done" and job["figures"]["clips"] == 1
+        assert int(job["worker"].split(":")[1]) not in (os.getpid(), head.pid)
+        assert (out / "song" / "mix.wav").is_file()
+    finally:
+        head.stdin.close()
+        head.wait(timeout=120)

@@ -719,7 +719,7 @@ def batch(
         settings = {"seed": seed, "like": like}
     else:
         settings = {"seed": seed} if job == "drums" else {}
-    files = find_inputs(inputs, job)
+    files = find_inputs(inputs, job, exclude=out)
     names = job_names(files, job)
     out = Path(out)
     if out.is_dir() and any(out.iterdir()) and not (resume or force):

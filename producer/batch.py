@@ -50,14 +50,17 @@ def wanted(path: Path, kind: str) -> bool:
     return path.suffix.lower() in _audio_extensions()
 
 
-def find_inputs(paths: Iterable[str | os.PathLike], kind: str) -> list[Path]:
+def find_inputs(paths: Iterable[str | os.PathLike], kind: str, *,
+                exclude: str | os.PathLike | None = None) -> list[Path]:
     """The input files of a batch: files as given, folders searched (recursively) for the files a
     ``kind`` job reads (audio for recreate, ``project.json`` for render, MIDI or audio for drums).
 
     A file given by name is taken whatever it holds: if it is not what the job reads, that job
     fails with its own one-line error and the batch goes on. Raises InputError for a path that is
-    not there or a folder with nothing to do; a file named twice is one job.
+    not there or a folder with nothing to do; a file named twice is one job. Nothing inside
+    ``exclude`` (the batch's own output folder, which may lie inside an input folder) is found.
     """
+    skip = Path(os.path.realpath(exclude)) if exclude is not None else None
     found: list[Path] = []
     paths = list(paths)
     if not paths:
@@ -66,7 +69,8 @@ def find_inputs(paths: Iterable[str | os.PathLike], kind: str) -> list[Path]:
         path = Path(given)
         if path.is_dir():
             inside = sorted(p for p in path.rglob("*") if p.is_file() and wanted(p, kind)
-                            and not any(part.startswith(".") for part in p.relative_to(path).parts))
+                            and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                            and not (skip is not None and skip in Path(os.path.realpath(p)).parents))
             if not inside:
                 what = {"render": PROJECT_FILE, "drums": "MIDI or audio files"}.get(kind, "audio files")
                 raise InputError(f"input folder {path} holds no {what}")

@@ -199,9 +199,18 @@ def test_a_batch_that_cannot_start_exits_2_and_writes_nothing(files, tmp_path, c
     assert not out.exists()
 
 
-def test_inputs_and_names():
-    from producer.batch import job_names
+def test_inputs_and_names(tmp_path):
+    from producer.batch import find_inputs, job_names
     from pathlib import Path
+
+    # A batch writing inside its input folder does not take its own results as inputs on --resume.
+    (tmp_path / "loops" / "out" / "a").mkdir(parents=True)
+    (tmp_path / "loops" / "a.wav").write_bytes(b"")
+    (tmp_path / "loops" / "out" / "a" / "mix.wav").write_bytes(b"")
+    (tmp_path / "loops" / ".hidden.wav").write_bytes(b"")
+    found = find_inputs([tmp_path / "loops"], "recreate", exclude=tmp_path / "loops" / "out")
+    assert [p.name for p in found] == ["a.wav"]
+    assert len(find_inputs([tmp_path / "loops"], "recreate")) == 2
 
     names = job_names([Path("a/x.wav"), Path("b/x.wav"), Path("c/y.flac"), Path("d/song/project.json")], "render")
     assert names == ["a_x", "b_x", "y", "song"]

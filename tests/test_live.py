@@ -191,3 +191,16 @@ def test_osc_input_needs_a_port_and_eval_refuses_the_other_task(tmp_path, polici
     assert main(["agent", "eval", "--task", "cross", "--policy", str(policies["imitate"])]) == 2
     err = capsys.readouterr().err.strip()
     assert "trained for the 'imitate' task" in err and len(err.splitlines()) == 1
+
+
+def test_default_shipped_policy_runs_a_file_with_no_other_option(tmp_path, files, capsys):
+    from producer.agent.policies import DEFAULT_POLICY, shipped_policies
+    from producer.cli import main
+
+    assert DEFAULT_POLICY in shipped_policies()
+    out = tmp_path / "default"
+    assert main(["live", str(files[0]), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"{DEFAULT_POLICY} (cross)" in printed and (out / "project.json").is_file()
+    info = json.loads((out / "live.json").read_text())
+    assert info["policy"] == DEFAULT_POLICY and info["mapping"] == "duck" and info["blocks"] == -(-SR // 512)

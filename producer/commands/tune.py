@@ -45,7 +45,8 @@ def run(args) -> int:
     summary = api.tune(args.project, args.out, resume=args.resume, session=args.session, host=args.host,
                        port=args.port, budget=args.budget, params=args.params, seconds=args.seconds,
                        seed=args.seed, force=args.force, samples=args.samples, on_ready=ready)
-    print(f"\nstopped after {summary.answers} answers; favourite {summary.favourite}")
+    print(f"\nstopped after {summary.answers} answer{'s' if summary.answers != 1 else ''}; "
+          f"favourite {summary.favourite}")
     for path in summary.saved:
         print(f"saved -> {path}/")
     if not summary.saved:

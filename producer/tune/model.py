@@ -30,6 +30,9 @@ the Laplace estimate of the evidence, refitted after every answer.
 Next pair: the favourite (the heard version with the highest posterior mean) against the
 candidate with the highest expected improvement of f(x) - f(favourite) under the joint posterior
 (it accounts for the correlation with the favourite, so near-copies of the favourite score low).
+With one of the pair fixed at the favourite this is the expected utility of the better of the two,
+E[max(f(fav), f(x))] = mean(fav) + EI, the EUBO criterion of Lin et al. 2022 ("Preference
+exploration for efficient Bayesian optimization with multiple outcomes").
 Candidates are random points of the cube plus perturbations of the favourite at three radii.
 """
 from __future__ import annotations

@@ -18,6 +18,7 @@ import json
 import os
 import queue
 import re
+import socket
 import threading
 from concurrent.futures import Future
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -55,6 +56,8 @@ class TuneServer(ThreadingHTTPServer):
         self._jobs: queue.Queue = queue.Queue()
         self._owner = threading.get_ident()
         self._stopping = threading.Event()
+        if ":" in address[0]:  # an IPv6 address such as ::1
+            self.address_family = socket.AF_INET6
         super().__init__(address, TuneHandler)
 
     def call(self, fn, *args):

@@ -184,6 +184,37 @@ def embed(path: str | os.PathLike, *, model_name: str = "default", window: float
     return embed_file(path, model_name=model_name, window=window, hop=hop, max_duration=max_duration)
 
 
+def drums(*, kick: str, out: str | os.PathLike | None = None, force: bool = False, meter: str = "4/4",
+          style: str | None = None, bars: int | None = None, bpm: float | None = None, swing: float = 0.0,
+          humanize: float = 0.0, seed: int = 0, voices: str | None = None,
+          policy_path: str | os.PathLike | None = None, audio: bool = True):
+    """``producer drums``: answer ``kick`` (pattern text, a .mid file or audio) with a drum part;
+    writes drums.mid, drums.wav and pattern.json. Returns (part, folder written, files)."""
+    from producer.drums.generate import make_drums
+    from producer.errors import InputError
+
+    if not kick:
+        raise InputError("--kick is required (pattern text such as 'x...x...x...x...', a .mid file or an audio file)")
+    return make_drums(kick=kick, out=out, force=force, meter=meter, style=style, bars=bars, bpm=bpm, swing=swing,
+                      humanize=humanize, seed=seed, voices=voices, policy_path=policy_path, audio=audio)
+
+
+def drums_train(*, meter: str = "4/4", timesteps: int | None = None, seed: int = 0,
+                out: str | os.PathLike | None = None):
+    """``producer drums train``: the meter's policy with its shipped settings; returns (policy, zip path)."""
+    from producer.drums.train import train_policy
+
+    return train_policy(meter=meter, timesteps=timesteps, seed=seed, out=out)
+
+
+def drums_corpus(out: str | os.PathLike | None = None) -> tuple[Path, int, int]:
+    """``producer drums corpus``: rebuild the groove corpus from the installed MMA style library;
+    returns (path, style files, grooves)."""
+    from producer.drums.corpus import write_corpus
+
+    return write_corpus(out)
+
+
 def timbre_corpus(soundfonts: list[str], out: str | os.PathLike, *, clips_per_class: int = 300, seed: int = 0,
                   workers: int = 2, force: bool = False, log: Callable[[str], None] | None = None) -> int:
     """``producer embeddings corpus``: render 3 s training clips from soundfonts into ``out``

@@ -60,29 +60,20 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    if args.action == "train":
-        from producer.drums.train import train_policy
+    from producer import api
 
+    if args.action == "train":
         print(f"training the {args.meter} policy (seed {args.seed}) ...", flush=True)
-        pol, zpath = train_policy(meter=args.meter, timesteps=args.timesteps, seed=args.seed,
-                                  out=args.policy_out)
+        pol, zpath = api.drums_train(meter=args.meter, timesteps=args.timesteps, seed=args.seed,
+                                     out=args.policy_out)
         print(f"trained in {pol.meta['train_seconds']:.0f} s; wrote {zpath} and "
               f"{zpath.with_suffix('.json').name}")
         return 0
     if args.action == "corpus":
-        from producer.drums.corpus import write_corpus
-
-        path, n_files, n_grooves = write_corpus(args.out)
+        path, n_files, n_grooves = api.drums_corpus(args.out)
         print(f"wrote {n_grooves} grooves from {n_files} MMA style files to {path}")
         return 0
-    if not args.kick:
-        from producer.errors import InputError
-
-        raise InputError("--kick is required (pattern text such as 'x...x...x...x...', "
-                         "a .mid file or an audio file)")
-    from producer.drums.generate import make_drums
-
-    part, out, written = make_drums(
+    part, out, written = api.drums(
         kick=args.kick, out=args.out, force=args.force, meter=args.meter, style=args.style,
         bars=args.bars, bpm=args.bpm, swing=args.swing, humanize=args.humanize, seed=args.seed,
         voices=args.voices, policy_path=args.policy, audio=not args.no_audio)

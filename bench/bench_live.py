@@ -2,6 +2,7 @@
 compute per block against the block period, and the OSC loopback round trip.
 
     nice -n 10 .venv/bin/python bench/bench_live.py [--pairs 8] [--targets 8] [--match-pairs 3]
+    nice -n 10 .venv/bin/python bench/bench_live.py --pairs 0 --targets 0 --match-pairs 0   # cost only
 
 Cross-adaptive (mean reward per block, 0 = on target; held-out pairs of ``producer.agent.corpus``):
 unprocessed, the policy, the best fixed chain (grid search on training pairs), per-block search
@@ -182,12 +183,14 @@ def main() -> None:
 
         entry = {"load": round(os.getloadavg()[0], 1), "task": pol.task, "algo": pol.config.algo, "compute": compute_per_block(pol), "osc": osc_round_trip(pol)}
         if pol.task == "cross":
-            entry["held_out"] = cross_figures(pol, args.pairs, args.train_pairs)
+            if args.pairs:
+                entry["held_out"] = cross_figures(pol, args.pairs, args.train_pairs)
             if args.match_pairs:
                 entry["match"] = match_figures(pol, args.match_pairs, args.match_renders)
         else:
             entry["voice"] = pol.config.voice
-            entry["held_out"] = imitation_figures(pol, args.targets)
+            if args.targets:
+                entry["held_out"] = imitation_figures(pol, args.targets)
         entry["bench_seconds"] = round(time.perf_counter() - t0, 1)
         report[name] = entry
         print(f"== {name} ==\n{json.dumps(entry, indent=1)}", flush=True)
@@ -200,7 +203,7 @@ def main() -> None:
                 f"load {e['load']}")
         print(line)
         if e["task"] == "cross":
-            for m, r in e["held_out"]["figures"].items():
+            for m, r in e.get("held_out", {}).get("figures", {}).items():
                 print(f"   {m:6s} unprocessed {r['unprocessed']:.3f} fixed {r['fixed']:.3f} policy {r['policy']:.3f} "
                       f"search {r['search']:.3f}; policy share of search {r['policy_share_of_search']}")
             if "match" in e:
@@ -208,7 +211,7 @@ def main() -> None:
                 print(f"   follow vs producer match: unprocessed {mm['unprocessed']:.3f} match {mm['match']:.3f} "
                       f"policy {mm['policy']:.3f}; share {mm['policy_share_of_match']}; {mm['speedup']:.0f}x faster")
         else:
-            for k in ("voice_held_out", "instruments_held_out"):
+            for k in ("voice_held_out", "instruments_held_out") if "held_out" in e else ():
                 r = e["held_out"][k]
                 print(f"   {k:20s} RMSE policy {r['policy']:.3f} default {r['default']:.3f} table {r['table']:.3f} "
                       f"(live {r['table_live']:.3f}, gap {r['table_gap']:.3f})")

@@ -197,3 +197,20 @@ def test_policy_files_round_trip_and_refuse_other_task_and_corruption(tmp_path):
         load_policy(z)
     with pytest.raises(ModelError, match="needs"):
         load_policy(tmp_path / "nothing.zip")
+
+
+def test_agent_train_writes_a_policy_that_live_can_load(tmp_path, capsys):
+    """`producer agent train` end to end at a tiny size: cloning only, two targets."""
+    from producer.agent.policies import load_policy
+    from producer.cli import main
+
+    out = tmp_path / "pol"
+    assert main(["agent", "train", "--task", "imitate", "--voice", "sine", "--timesteps", "0",
+                 "--pretrain-blocks", "300", "--clips", "2", "--out", str(out)]) == 0
+    assert "held-out figures" in capsys.readouterr().out
+    pol = load_policy(out / "imitate-sine-sac-bc.zip", task="imitate")
+    held = pol.meta["held_out"]["voice_held_out"]
+    assert held["policy"] > 0 and held["default"] > 0
+    assert "--pretrain-blocks 300" in pol.meta["command"]
+    assert main(["agent", "train", "--task", "imitate", "--timesteps", "0", "--out", str(tmp_path / "x")]) == 2
+    assert "nothing to train" in capsys.readouterr().err

@@ -22,11 +22,13 @@ def write_project(folder, tracks=None):
 
 def test_help_is_instant_and_lists_every_subcommand():
     code = ("import sys, producer.cli as c; h = c.build_parser().format_help(); "
-            "print(sorted(m for m in ('torch','dawdreamer','librosa','stable_baselines3','gymnasium') if m in sys.modules)); print(h)")
+            "print(sorted(m for m in ('torch','dawdreamer','librosa','stable_baselines3','gymnasium','ray',"
+            "'selenium','cma','pythonosc') if m in sys.modules)); print(h)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     heavy, help_text = out.split("\n", 1)
     assert heavy == "[]"
-    for name in ("recreate", "render", "export", "drums", "samples", "embed", "embeddings"):
+    for name in ("recreate", "render", "export", "drums", "samples", "embed", "embeddings", "match", "tune",
+                 "live", "agent", "batch"):
         assert name in help_text
 
 

@@ -10,7 +10,8 @@ For each piece, on the same library and catalogue, with the default preset and t
 - recreate / spectral: MCTS on today's prior (what ``producer recreate`` does by default);
 - recreate / model: MCTS on the note model's prior;
 - render / spectral and render / model: every note the prior backs, rendered without a search
-  (``bench_real.transcribe_and_render``).
+  (``bench_real.transcribe_and_render``; the model's prior reduced to one instrument per heard
+  note first, see ``one_instrument_per_note``).
 
 Columns as ``bench_real.py`` (its scoring functions): note F1 and instrument-aware note F1
 (mir_eval, 50 ms, offsets ignored, drums excluded), drum F1 (kick/snare/hi-hat), the mix metrics
@@ -33,6 +34,28 @@ import bench_real as BR  # noqa: E402
 
 from producer.notes.devset import load_piece  # noqa: E402
 from producer.planner import features as F  # noqa: E402
+
+
+def one_instrument_per_note(problem):
+    """The problem with its model prior reduced, for rendering without a search, to one catalogue
+    note per heard note: the named instrument's, else the best-scored other one (rendering every
+    backed instrument would play each note several times)."""
+    from producer.planner.prior import NotePrior
+
+    prior, cat = problem.prior, problem.catalogue
+    if prior is None or getattr(prior, "named", None) is None:
+        return problem
+    pitch = np.array([n.pitch for n in cat.notes])
+    score = np.zeros_like(prior.score)
+    for k in range(len(prior.score)):
+        backed = prior.backed(k)
+        for p in np.unique(pitch[backed]):
+            cols = np.flatnonzero(backed & (pitch == p))
+            own = cols[prior.named[k, cols]]
+            keep = own if len(own) else cols[[int(np.argmax(prior.score[k, cols]))]]
+            score[k, keep] = prior.score[k, keep]
+    reduced = NotePrior(score=score, gain_db=prior.gain_db, instrument=prior.instrument, floor_score=prior.floor)
+    return dataclasses.replace(problem, prior=reduced)
 
 
 def main() -> None:
@@ -82,7 +105,7 @@ def main() -> None:
             t0 = time.perf_counter()
             with single_thread():
                 project = (run_strategy("mcts", problem, seed=args.seed).project if kind == "recreate"
-                           else BR.transcribe_and_render(problem))
+                           else BR.transcribe_and_render(one_instrument_per_note(problem)))
             wall = time.perf_counter() - t0 + problem.setup
             out = to_planner_rate(renderer.render(project).mix, project.sample_rate) if project.tracks else np.zeros_like(y)
             m = all_metrics(y, out, F.SR)

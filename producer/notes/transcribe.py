@@ -26,7 +26,9 @@ from producer.timbre.pretrained import EMBEDDINGS_DIR, sha256_of
 
 FORMAT = 1
 # name -> (file in EMBEDDINGS_DIR, sha256); NOTES_MODEL_CARD.md describes each.
-REGISTRY: dict[str, tuple[str, str]] = {}
+REGISTRY: dict[str, tuple[str, str]] = {
+    "small": ("notes-small.pt", "8aafc0982dfbecd26c005d04e29c6d9ebcef40838f049ce8d97a9e3ae64c518c"),
+}
 DEFAULT = "small"
 DEFAULT_THRESHOLDS = {"onset": 0.4, "frame": 0.5, "drums": 0.4}
 CHUNK_S, MARGIN_S = 10.0, 1.0  # the GRU hears 1 s either side of each 10 s chunk

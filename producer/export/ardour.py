@@ -22,7 +22,8 @@ automation lists in Play state; an automated effect parameter becomes the plugin
 translation as the constant settings. Ardour interpolates points linearly in its own units (gain
 factor, azimuth, port value) while we interpolate in ours (dB, pan), so the envelopes are written
 on a ``AUTOMATION_GRID`` grid as well as at their breakpoints; the pan-law correction rides on the
-fader automation when pan moves.
+fader automation when pan moves. Fader points are pre-compensated for Ardour's lag and smoothing
+of gain automation (``_fader_automation``).
 """
 from __future__ import annotations
 
@@ -45,6 +46,10 @@ TRIM_MAX_DB = 20.0
 ARDOUR_SCRIPTS = Path("/usr/share/ardour7/scripts")
 # Seconds between the extra points written inside an automated segment (see the module notes).
 AUTOMATION_GRID = 0.005
+# How Ardour 7.3 plays fader (gain) automation, measured from its renders: FADER_LAG samples late,
+# through a one-pole low-pass of coefficient FADER_SMOOTHING / sample rate (its 25 Hz de-zipper).
+FADER_LAG = 256
+FADER_SMOOTHING = 156.825
 # LV2 port indices of the ACE plugins' control ports (from their .ttl): automation lists name
 # ports by index, "parameter-<index>".
 _LV2_PORT_INDEX = {
@@ -314,23 +319,45 @@ def _split_gain(gain_db: float, correction: float) -> tuple[float, float]:
     return db_to_gain(trim_db), db_to_gain(total_db - trim_db)
 
 
-def _fader_automation(track: Track) -> tuple[list, list]:
+def _fader_automation(track: Track, sr: int) -> tuple[list, list]:
     """(fader points as linear gain incl. the pan-law correction, azimuth points); empty lists when
-    neither gain nor pan is automated."""
+    neither gain nor pan is automated.
+
+    Ardour 7.3 plays fader automation ``FADER_LAG`` samples late and through a one-pole low-pass
+    (``FADER_SMOOTHING``; measured: that model reproduces its render of our automation to -88 dB,
+    where the plain points left -29 dB on a 38 dB/s fade). The fader points are the inverse: the
+    gain ``FADER_LAG`` samples ahead plus the low-pass's lead, x[m] = g[m+D-1] + (g[m+D] -
+    g[m+D-1]) / a, so what Ardour plays is our gain. A fade faster than the low-pass can follow
+    would need a negative or huge fader value; those points are clamped and the render differs.
+    """
     from producer.project import envelope_at
 
     gain_env, pan_env = track.envelope("gain_db"), track.envelope("pan")
     times = automation_times([gain_env, pan_env])
     if not times:
         return [], []
-    gains, azimuths = [], []
-    for t in times:
-        pan = envelope_at(pan_env, t) if pan_env else track.pan
-        db = envelope_at(gain_env, t) if gain_env else track.gain_db
-        azimuth, correction = ardour_pan(pan)
-        gains.append((t, db_to_gain(db) * correction))
-        azimuths.append((t, azimuth))
-    return gains, (azimuths if pan_env else [])
+
+    def gain(m: int) -> float:  # our gain at sample m, pan correction included
+        t = max(m, 0) / sr
+        azimuth, correction = ardour_pan(envelope_at(pan_env, t) if pan_env else track.pan)
+        return db_to_gain(envelope_at(gain_env, t) if gain_env else track.gain_db) * correction
+
+    a = FADER_SMOOTHING / sr
+    lead = FADER_LAG
+    # the fader's own times: our grid moved ahead by the lag, and around each of our breakpoints
+    # (where the slope steps, so x steps between these two samples) moved ahead by the lag
+    frames = {max(0, int(round(t * sr)) - lead) for t in times}
+    for env in (gain_env, pan_env):
+        for t, _ in env or ():
+            m = int(round(t * sr)) - lead
+            frames.update(k for k in (m, m + 1) if k >= 0)
+    top = db_to_gain(FADER_MAX_DB + TRIM_MAX_DB) * 2.0
+    gains = []
+    for m in sorted(frames):
+        g0, g1 = gain(m + lead - 1), gain(m + lead)
+        gains.append((m / sr, _clamp(g0 + (g1 - g0) / a, 0.0, top)))
+    azimuths = [(t, ardour_pan(envelope_at(pan_env, t))[0]) for t in times] if pan_env else []
+    return gains, azimuths
 
 
 def session_xml(project: Project, clips: ClipSet, name: str, *, plugins_active: bool = True) -> tuple[bytes, list[str]]:
@@ -386,7 +413,7 @@ def session_xml(project: Project, clips: ClipSet, name: str, *, plugins_active: 
                     alignment_choice="Automatic", mode="Normal")
         _el(route, "PresentationInfo", order=order, flags="AudioTrack,OrderSet", color=0)
         azimuth, correction = ardour_pan(track.pan)
-        gain_points, pan_points = _fader_automation(track)
+        gain_points, pan_points = _fader_automation(track, sr)
         _route_common(route, ids, track.name, 1, [], ["Master/audio_in 1", "Master/audio_in 2"], azimuth,
                       pan_points, sr)
         _el(route, "Processor", id=ids(), name=f"recorder:{track.name}", active=1, user_latency=0,
@@ -404,7 +431,7 @@ def session_xml(project: Project, clips: ClipSet, name: str, *, plugins_active: 
             plugins.append(proc)
         if gain_points:
             # Automated: the trim holds what the fader cannot reach at the envelope's loudest point.
-            top_db = max(20.0 * math.log10(g) for _, g in gain_points)
+            top_db = 20.0 * math.log10(max(max(g for _, g in gain_points), 1e-12))
             trim_db = _clamp(top_db - FADER_MAX_DB, 0.0, TRIM_MAX_DB) if top_db > FADER_MAX_DB else 0.0
             trim, gain = db_to_gain(trim_db), gain_points[0][1] / db_to_gain(trim_db)
             gain_points = [(t, g / trim) for t, g in gain_points]

@@ -102,7 +102,7 @@ def choose_thresholds(net, items) -> dict:
 
 
 def train(data: str, out: str, *, steps: int, minutes: float, seed: int, val: int, config: dict | None = None,
-          log=print) -> dict:
+          init: str | None = None, lr: float = 2e-3, log=print) -> dict:
     import torch
 
     from producer.notes.data import load_set
@@ -118,7 +118,15 @@ def train(data: str, out: str, *, steps: int, minutes: float, seed: int, val: in
     _targets(train_items)
     cfg = {**DEFAULT_CONFIG, **(config or {})}
     net = build_net(cfg)
-    opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
+    history = []
+    if init:  # continue from a weights file (its architecture; a new cosine from ``lr``)
+        from producer.notes.transcribe import load_model
+
+        start = load_model(init)
+        net = start.net.train()
+        cfg = {**DEFAULT_CONFIG, **torch.load(init, map_location="cpu", weights_only=True)["config"]}
+        history = [*start.meta.get("history", []), {k: start.meta.get(k) for k in ("steps", "train_seconds", "lr")}]
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     t0 = time.perf_counter()
 
     def progress(s: int) -> float:
@@ -154,7 +162,8 @@ def train(data: str, out: str, *, steps: int, minutes: float, seed: int, val: in
     net.eval()
     chosen = choose_thresholds(net, val_items)
     log(f"thresholds {chosen}")
-    meta = {"steps": step, "steps_planned": steps, "train_seconds": round(train_s, 1), "seed": seed,
+    meta = {"steps": step, "steps_planned": steps, "train_seconds": round(train_s, 1), "seed": seed, "lr": lr,
+            "history": history, "init": init,
             "data": str(data), "train_pieces": len(train_items), "train_hours": round(hours, 3),
             "val_pieces": len(val_items), "final_loss": {k: round(v, 5) for k, v in run.items()}, **chosen}
     digest = save_weights(out, net, config=cfg, meta=meta, thresholds=chosen["thresholds"])
@@ -196,6 +205,8 @@ def main(argv=None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--val", type=int, default=16)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--init", help="continue training from this weights file")
+    ap.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
     ap.add_argument("--retune", action="store_true", help="only choose the thresholds of --out again")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -203,7 +214,7 @@ def main(argv=None) -> None:
         retune(args.data, args.out, val=args.val, log=lambda s: print(s, flush=True))
         return
     train(args.data, args.out, steps=args.steps, minutes=args.minutes, seed=args.seed, val=args.val,
-          log=lambda s: print(s, flush=True))
+          init=args.init, lr=args.lr, log=lambda s: print(s, flush=True))
 
 
 if __name__ == "__main__":

@@ -208,6 +208,10 @@ def _one_line(exc: BaseException) -> str:
 
 def _attempt(run_job: Callable[[dict], dict], job: dict) -> dict:
     """Run one job in a Ray worker; its errors come back as a failed result, not an exception."""
+    # Each worker keeps its own numba cache (librosa's compiled beat tracker and friends): workers
+    # that compile the same functions at once can leave a cache that crashes whoever loads it
+    # next (a segmentation fault seen in a fresh install). Set before numba is first imported.
+    os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(_ray_dir(), f"numba-{os.getpid()}"))
     t0 = time.perf_counter()
     try:
         figures = run_job(job)

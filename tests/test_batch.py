@@ -17,7 +17,7 @@ from producer.samples import Library
 PRESET = """
 [budget]
 evaluations = 40
-seconds = 120.0
+seconds = 3600.0
 [search]
 tracks = 1
 candidates = 4

@@ -12,7 +12,7 @@ from producer.samples import Library
 PRESET = """
 [budget]
 evaluations = 60
-seconds = 300.0
+seconds = 3600.0
 [search]
 tracks = 2
 candidates = 4

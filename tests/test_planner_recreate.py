@@ -13,7 +13,7 @@ from producer.samples import Library
 PRESET = """
 [budget]
 evaluations = 60
-seconds = 120.0
+seconds = 3600.0
 [search]
 tracks = 2
 candidates = 4

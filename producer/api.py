@@ -100,6 +100,21 @@ def export(project_path: str | os.PathLike, out: str | os.PathLike, *, formats: 
                          written={k: [stage.final / p.relative_to(stage) for p in v] for k, v in written.items()})
 
 
+def _check_recreate_options(*, seed: int, workers: int, tempo: float | None, quantize: str | None) -> None:
+    """recreate's own options, checked before anything is read."""
+    from producer.errors import InputError
+    from producer.output import check_seed
+    from producer.rhythm import check_tempo, parse_grid
+
+    check_seed(seed)
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 64:
+        raise InputError(f"--workers {workers!r}: an integer 1..64")
+    if tempo is not None:
+        check_tempo(tempo)
+    if quantize is not None:
+        parse_grid(quantize)
+
+
 def recreate(
     input_path: str | os.PathLike,
     out: str | os.PathLike,
@@ -131,25 +146,15 @@ def recreate(
 
     from producer.config import load_preset
     from producer.export.bundle import write_recreation
-    from producer.output import check_output_dir, check_seed, staged_output
+    from producer.output import check_output_dir, staged_output
     from producer.planner.recreate import plan_project, usable_library
     from producer.planner.target import MAX_DURATION, load_target
     from producer.render.engine import Renderer
     from producer.samples import open_library
     from producer.timbre import load_model
 
-    from producer.rhythm import check_tempo, parse_grid
-
     started = time.monotonic()
-    check_seed(seed)
-    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 64:
-        from producer.errors import InputError
-
-        raise InputError(f"--workers {workers!r}: an integer 1..64")
-    if tempo is not None:
-        check_tempo(tempo)
-    if quantize is not None:
-        parse_grid(quantize)
+    _check_recreate_options(seed=seed, workers=workers, tempo=tempo, quantize=quantize)
     cfg = load_preset(preset).with_overrides(seconds=budget_seconds, tracks=tracks, evaluations=evaluations)
     check_output_dir(out, force=force, inputs=(input_path,))
     y, sr = load_target(input_path, max_duration=MAX_DURATION if max_duration is None else max_duration,

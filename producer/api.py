@@ -134,13 +134,10 @@ def recreate(
     workers: int = 1,
 ) -> RecreateSummary:
     """``producer recreate``: rebuild the sound in ``input_path`` as a multitrack project in ``out``.
-
-    Ctrl-C during the search stops it and the best project found so far is still written. The files
-    depend only on the input, the settings, the library and the seed (when the evaluation budget,
-    not the wall-clock cap, ends the search). ``tempo`` (BPM) overrides the estimated tempo;
-    ``quantize`` (``"1/16"``, ``"1/8t"``, ...) snaps the notes to the beat grid. ``workers`` > 1
-    scores the search's candidates on that many processes of a local Ray instance.
-    """
+    Ctrl-C stops the search and the best project so far is written. Same input, settings, library
+    and seed, same files (when the evaluation budget ends the search). ``tempo`` (BPM) overrides
+    the estimate; ``quantize`` (``"1/16"``, ...) snaps the notes to the beat grid; ``workers`` > 1
+    scores the candidates on that many processes of a local Ray instance."""
     import contextlib
     import time
 
@@ -152,7 +149,6 @@ def recreate(
     from producer.render.engine import Renderer
     from producer.samples import open_library
     from producer.timbre import load_model
-
     started = time.monotonic()
     _check_recreate_options(seed=seed, workers=workers, tempo=tempo, quantize=quantize)
     cfg = load_preset(preset).with_overrides(seconds=budget_seconds, tracks=tracks, evaluations=evaluations)
@@ -179,6 +175,28 @@ def recreate(
                            seconds=result.seconds, tracks=len(project.tracks),
                            clips=sum(len(t.clips) for t in project.tracks), interrupted=result.interrupted,
                            tempo=float(project.tempo))
+
+
+def samples_build(out: str | os.PathLike | None = None, *, soundfont: str | None = None,
+                  instruments: list[str] | None = None, every: int | None = None, force: bool = False,
+                  progress: Callable | None = None) -> tuple[Path, dict]:
+    """``producer samples build``: render the default pack (or ``out``) from a GM soundfont.
+    Returns (folder, manifest written)."""
+    from producer import sample_build
+    from producer.samples import default_library_dir
+
+    folder = Path(out) if out else default_library_dir()
+    manifest = sample_build.build(folder, soundfont=soundfont or sample_build.DEFAULT_SOUNDFONT,
+                                  instruments=instruments, every=every or sample_build.DEFAULT_EVERY,
+                                  force=force, progress=progress)
+    return folder, manifest
+
+
+def samples_library(folder: str | os.PathLike | None = None):
+    """``producer samples list / scan``: the shipped pack, or a user folder scanned (and cached)."""
+    from producer.samples import Library
+
+    return Library.from_folder(folder) if folder else Library.default()
 
 
 def embed(path: str | os.PathLike, *, model_name: str = "default", window: float = 3.0, hop: float = 1.0,
@@ -352,6 +370,9 @@ def tune(
     ``budget`` may grow). Serves until Ctrl-C or ``server.stop()``; ``on_ready(server)`` is
     called once the first pair is playable (``server.url``). Renders run on the calling thread. The page's "save" writes the
     favourite as a project folder into ``out`` (staged, as every output).
+
+    Long because it checks a new and a resumed session alike before binding the port,
+    then wires renders and saves to the one rendering thread; a candidate for splitting.
     """
     from producer.errors import InputError
     from producer.export.bundle import write_bundle
@@ -472,7 +493,10 @@ def live(input_path: str | os.PathLike, out: str | os.PathLike, *, policy: str |
     descriptors arriving at UDP port ``osc_in``; parameters go out over OSC to ``osc_out``
     (``HOST:PORT``). Writes the output audio, ``trajectory.csv``, ``live.json`` and, for the
     cross-adaptive task on a file, ``project.json`` whose automation replays the take.
-    Ctrl-C ends the take and keeps what was played."""
+    Ctrl-C ends the take and keeps what was played.
+
+    Long because the file and the OSC inputs share the checks, the policy and the staged
+    take; a candidate for splitting."""
     import csv
 
     import numpy as np
@@ -626,6 +650,13 @@ def _agent_figures(pol, clips: int, *, search: bool = False, table: bool = False
             "instruments_held_out": evaluate_imitation(pol, instruments, table=table)}
 
 
+def agent_policies() -> list[tuple[str, dict]]:
+    """``producer agent list``: the shipped policies, each with its metadata (task, config, figures)."""
+    from producer.agent.policies import read_meta, shipped_policies
+
+    return [(name, read_meta(name)[1]) for name in shipped_policies()]
+
+
 def agent_eval(policy: str, *, task: str | None = None, clips: int = 12, search: bool = False) -> dict:
     """``producer agent eval``: held-out figures of a policy beside its baselines (cross: mean
     reward per block by mapping; imitate: descriptor RMSE), see ``producer.agent.evaluate``."""
@@ -725,6 +756,10 @@ def batch(
     ``max_retries`` times. A non-empty ``out`` needs ``resume`` (skip the inputs whose folder is
     complete) or ``force`` (run every job again, replacing only producer's own folders).
     ``progress(counts)`` receives a ``producer.batch.Counts`` as jobs end and every few seconds.
+
+    Long because it holds the batch's whole life: inputs, resume rules, Ray, progress
+    and batch.json; the jobs themselves are the single commands (``_batch_job``). A candidate
+    for splitting.
     """
     import time
 

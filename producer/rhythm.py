@@ -225,7 +225,10 @@ def analyze_rhythm(y: np.ndarray, sr: int = SR, *, tempo: float | None = None) -
     """Tempo, beats, downbeats and meter of mono float audio ``y`` [shape=(n,)] at ``sr`` Hz.
 
     ``tempo`` (BPM, tactus) replaces the estimate: the beats are tracked at it. Silence or a signal
-    without a pulse gives the estimate's fallback: 120 BPM, beats on a straight grid from 0."""
+    without a pulse gives the estimate's fallback: 120 BPM, beats on a straight grid from 0.
+
+    Long because tempo, beats, meter and downbeats are one pass over the same onset
+    envelope, spectrogram and beat frames."""
     import librosa
 
     y = np.ascontiguousarray(y, dtype=np.float32)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -287,7 +286,3 @@ byte-identical files. To rebuild, from the repository root:
 The samples are derived from the FluidR3_GM soundfont by Frank Wen, released under the MIT licence
 (licence: {src['licence']}).
 {credit}"""
-
-
-def main_progress(i: int, n: int, sample_id: str) -> None:
-    print(f"\r[{i + 1}/{n}] {sample_id:<24}", end="" if i + 1 < n else "\n", file=sys.stderr, flush=True)

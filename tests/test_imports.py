@@ -82,3 +82,26 @@ def test_no_import_cycles():
         if node not in state:
             visit(node, [])
     assert cycles == []
+
+
+def test_commands_only_parse_call_and_print():
+    """Every command module is short (the work is in api and below) and calls the api."""
+    for path in sorted((ROOT / "commands").glob("*.py")):
+        lines = path.read_text().count("\n")
+        assert lines < 120, f"{path.name}: {lines} lines"
+        if path.name != "__init__.py":
+            deps = _imports(path, set(_modules()))
+            below = sorted(d for d in deps if not d.startswith(TOP) and d not in ("producer.errors",))
+            assert below == [], f"{path.name} reaches below api: {below}"
+
+
+def test_long_functions_say_why():
+    """No function over 60 lines without the reason in its docstring ("Long because ...")."""
+    unexplained = []
+    for path in sorted(ROOT.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > 60 and "long because" not in (ast.get_docstring(node) or "").lower():
+                    unexplained.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({length} lines)")
+    assert unexplained == []

@@ -72,7 +72,10 @@ def serve(runner, *, port: int, host: str = "127.0.0.1", reply_to: tuple[str, in
     """Answer ``/producer/features`` messages with parameters until ``/producer/stop``, a silence
     of ``idle_timeout`` s (``first_timeout`` before the first message, default the same), or
     Ctrl-C. ``on_ready(port)`` is called once the socket is bound (port 0 binds a free one).
-    Returns the take (imitation: the synth's audio too) and counts of handled and ignored messages."""
+    Returns the take (imitation: the synth's audio too) and counts of handled and ignored messages.
+
+    Long because the receive loop, its timeouts, the message checks and the take's
+    bookkeeping share the socket and the running state of one take."""
     from pythonosc.dispatcher import Dispatcher
     from pythonosc.osc_server import BlockingOSCUDPServer
     from pythonosc.udp_client import SimpleUDPClient

@@ -40,10 +40,7 @@ def run(args) -> int:
     from producer.errors import InputError
 
     if args.action == "list":
-        from producer.agent.policies import read_meta, shipped_policies
-
-        for name in shipped_policies():
-            _, meta = read_meta(name)
+        for name, meta in api.agent_policies():
             print(f"{name}: task {meta['task']}, {meta['config']['algo']}, block {meta['config']['block']}")
         return 0
     if args.action == "train":

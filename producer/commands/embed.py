@@ -19,7 +19,6 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     import json
 
-    from producer.timbre.model import CLASS_NAMES
 
     from producer import api
 
@@ -35,7 +34,7 @@ def run(args) -> int:
         top = sorted(range(len(classes)), key=lambda k: -w["probs"][k])[:3]
         print(f"{w['start']:8.2f} s  " + "  ".join(f"{classes[k]} {w['probs'][k]:.2f}" for k in top))
     best = max(range(len(classes)), key=lambda k: res["mean_probs"][k])
-    print(f"overall: {CLASS_NAMES[classes[best]]} ({classes[best]} {res['mean_probs'][best]:.2f})")
+    print(f"overall: {res['class_names'][best]} ({classes[best]} {res['mean_probs'][best]:.2f})")
     emb = res["embedding"]
     print(f"embedding: {res['embedding_dim']}-d, unit norm, first values "
           + " ".join(f"{v:+.3f}" for v in emb[:6])

@@ -37,29 +37,26 @@ def add_parser(sub) -> None:
 
 
 def run_build(args) -> int:
-    from producer import sample_build
-    from producer.samples import default_library_dir
+    from producer import api
 
     instruments = [s.strip() for s in args.instruments.split(",") if s.strip()] if args.instruments else None
-    manifest = sample_build.build(
-        args.out or default_library_dir(),
-        soundfont=args.soundfont or sample_build.DEFAULT_SOUNDFONT,
-        instruments=instruments,
-        every=args.every or sample_build.DEFAULT_EVERY,
-        force=args.force,
-        progress=None if args.quiet else sample_build.main_progress,
-    )
-    print(f"wrote {len(manifest['samples'])} samples to {args.out or default_library_dir()}")
+    folder, manifest = api.samples_build(args.out, soundfont=args.soundfont, instruments=instruments,
+                                         every=args.every, force=args.force,
+                                         progress=None if args.quiet else _progress)
+    print(f"wrote {len(manifest['samples'])} samples to {folder}")
     return 0
+
+
+def _progress(i: int, n: int, sample_id: str) -> None:
+    print(f"\r[{i + 1}/{n}] {sample_id:<24}", end="" if i + 1 < n else "\n", file=sys.stderr, flush=True)
 
 
 def run_list(args) -> int:
     import json
 
-    from producer.samples import Library
+    from producer import api
 
-    folder = getattr(args, "dir", None) or args.samples
-    library = Library.from_folder(folder) if folder else Library.default()
+    library = api.samples_library(getattr(args, "dir", None) or args.samples)
     if args.json:
         print(json.dumps([library.entry(s) for s in library], indent=1, ensure_ascii=False))
         return 0

@@ -228,7 +228,10 @@ def _gain_share(policy: "DrumPolicy", env: DrumEnv, seed: int, n: int) -> float:
 
 def train(config: TrainConfig, *, model: StyleModel | None = None, verbose: int = 0) -> DrumPolicy:
     """Train a policy for ``config``: imitation pre-training, then DQN; returns it with its
-    training time (wall and CPU seconds) in ``meta``."""
+    training time (wall and CPU seconds) in ``meta``.
+
+    Long because the imitation pre-training, the DQN fine-tuning and the choice between
+    them share one network, its settings and the training bars."""
     import torch
     from stable_baselines3 import DQN
     from stable_baselines3.common.env_util import make_vec_env

@@ -155,6 +155,9 @@ def generate_drums(kick: np.ndarray, *, meter: str = "4/4", style: str | None = 
 
     A kick shorter than ``bars`` bars is looped; ``voices`` limits the voices written (default
     all of ALL_VOICES the style plays). Same arguments, same part.
+
+    Long because every bar's choice (policy, variation, fill, crash, velocities, feel)
+    reads the same phrase position and grid; split, each step would need them all.
     """
     from producer.drums.style import style_model
 

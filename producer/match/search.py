@@ -197,7 +197,10 @@ def follow(scorer: Scorer, static: StaticResult, *, renderer, track: Track, iter
     spectral-centroid ratio, kept only when it lowers the MR-STFT distance.
 
     ``track`` is the static result as a track (its chain, gain, the source clip); ``renderer``
-    renders it with automation exactly as the project will be rendered."""
+    renders it with automation exactly as the project will be rendered.
+
+    Long because the gain envelope, the optional cut-off envelope and the check that
+    keeps either only when it lowers the distance share the frame features and renders."""
     sr, ref = scorer.sr, scorer.reference
     n = ref.shape[-1]
     seconds = n / sr

@@ -20,6 +20,7 @@ def embed_file(path, *, model_name: str = "default", window: float = 3.0, hop: f
     from producer.audio import audio_duration, load_audio
     from producer.errors import InputError
     from producer.timbre import load_model
+    from producer.timbre.model import CLASS_NAMES
 
     if not (math.isfinite(window) and MIN_WINDOW <= window <= MAX_WINDOW):
         raise InputError(f"--window must be {MIN_WINDOW:g}..{MAX_WINDOW:g} s, given {window}")
@@ -49,7 +50,8 @@ def embed_file(path, *, model_name: str = "default", window: float = 3.0, hop: f
     mean = emb.mean(axis=0)
     mean = mean / max(float(np.linalg.norm(mean)), 1e-12)
     return {"file": str(path), "duration": round(duration, 3), "model": model.name, "arch": model.arch,
-            "sr": model.sr, "classes": list(model.classes), "window": win / sr, "hop": hop,
+            "sr": model.sr, "classes": list(model.classes),
+            "class_names": [CLASS_NAMES.get(c, c) for c in model.classes], "window": win / sr, "hop": hop,
             "windows": [{"start": round(s / sr, 3), "probs": [round(float(v), 4) for v in p]}
                         for s, p in zip(starts, probs)],
             "mean_probs": [round(float(v), 4) for v in probs.mean(axis=0)],

@@ -86,7 +86,10 @@ def _augment(mix: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def build_piece(out: Path, name: str, seed: int, synth, work: Path) -> dict:
-    """Render one training piece into ``out/name.npz``; returns a summary dict."""
+    """Render one training piece into ``out/name.npz``; returns a summary dict.
+
+    Long because the chord sheet, MMA's MIDI, the melody, the program swaps, the render and the
+    truth frames are one piece's recipe, each step reading the ones before it."""
     import pretty_midi
     from scipy.signal import resample_poly
 

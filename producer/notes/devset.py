@@ -191,7 +191,10 @@ def build_piece(out: Path, name: str, seed: int, synth) -> dict:
     """Write ``name``.mma/.mid/.wav/.json into ``out`` (an existing folder); returns the truth.
 
     ``synth`` is a ``SoundFontSynth`` with every sample loaded (dynamic sample loading made
-    renders differ from run to run, at -64 dB: a note can start before its sample is in)."""
+    renders differ from run to run, at -64 dB: a note can start before its sample is in).
+
+    Long because the sheet, MMA's MIDI, the melody, the render, the effects and the truth are one
+    piece's recipe, each step reading the ones before it."""
     import pretty_midi
     from pedalboard import (Compressor, HighpassFilter, HighShelfFilter, LowShelfFilter, Pedalboard,
                             Reverb)

@@ -81,7 +81,10 @@ class ModelNotePrior(NotePrior):
 def build_model_prior(target, catalogue, transcription, *, deadline: float | None = None) -> ModelNotePrior:
     """The prior of ``transcription`` (``producer.notes.transcribe.Transcription``) on ``target``'s
     onsets and ``catalogue``'s notes. Past ``deadline`` (``time.monotonic()``) the remaining onsets
-    keep their scores but take DEFAULT_GAIN_DB instead of a fitted gain."""
+    keep their scores but take DEFAULT_GAIN_DB instead of a fitted gain.
+
+    Long because matching notes to onsets, naming drum samples and fitting the gains share the
+    per-onset score and backing matrices."""
     import time
 
     from scipy.optimize import nnls

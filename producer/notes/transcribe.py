@@ -27,7 +27,7 @@ from producer.timbre.pretrained import EMBEDDINGS_DIR, sha256_of
 FORMAT = 1
 # name -> (file in EMBEDDINGS_DIR, sha256); NOTES_MODEL_CARD.md describes each.
 REGISTRY: dict[str, tuple[str, str]] = {
-    "small": ("notes-small.pt", "8aafc0982dfbecd26c005d04e29c6d9ebcef40838f049ce8d97a9e3ae64c518c"),
+    "small": ("notes-small.pt", "2df851f280e8c3b4de64a2f52326abe8b0099f6dd9fb2bbb9ba295c679a9a488"),
 }
 DEFAULT = "small"
 DEFAULT_THRESHOLDS = {"onset": 0.4, "frame": 0.5, "drums": 0.4}

@@ -101,12 +101,30 @@ def choose_thresholds(net, items) -> dict:
             "val_note_f1": scores, "val_drum_f1": dscores}
 
 
+def _start_net(config: dict | None, init: str | None):
+    """(net, config, history): a fresh net, or the one in the weights file ``init`` to continue
+    (its architecture; ``history`` lists the stages it has been through)."""
+    import torch
+
+    from producer.notes.model import DEFAULT_CONFIG, build_net
+
+    if not init:
+        cfg = {**DEFAULT_CONFIG, **(config or {})}
+        return build_net(cfg), cfg, []
+    from producer.notes.transcribe import load_model
+
+    start = load_model(init)
+    cfg = {**DEFAULT_CONFIG, **torch.load(init, map_location="cpu", weights_only=True)["config"]}
+    history = [*start.meta.get("history", []), {k: start.meta.get(k) for k in ("steps", "train_seconds", "lr")}]
+    return start.net.train(), cfg, history
+
+
 def train(data: str, out: str, *, steps: int, minutes: float, seed: int, val: int, config: dict | None = None,
           init: str | None = None, lr: float = 2e-3, log=print) -> dict:
     import torch
 
     from producer.notes.data import load_set
-    from producer.notes.model import DEFAULT_CONFIG, SR, build_net
+    from producer.notes.model import SR
     from producer.notes.transcribe import save_weights
 
     torch.manual_seed(seed)
@@ -116,16 +134,7 @@ def train(data: str, out: str, *, steps: int, minutes: float, seed: int, val: in
         raise SystemExit(f"{data}: {len(items)} pieces, need more than --val {val}")
     train_items, val_items = items[:-val], items[-val:]
     _targets(train_items)
-    cfg = {**DEFAULT_CONFIG, **(config or {})}
-    net = build_net(cfg)
-    history = []
-    if init:  # continue from a weights file (its architecture; a new cosine from ``lr``)
-        from producer.notes.transcribe import load_model
-
-        start = load_model(init)
-        net = start.net.train()
-        cfg = {**DEFAULT_CONFIG, **torch.load(init, map_location="cpu", weights_only=True)["config"]}
-        history = [*start.meta.get("history", []), {k: start.meta.get(k) for k in ("steps", "train_seconds", "lr")}]
+    net, cfg, history = _start_net(config, init)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     t0 = time.perf_counter()
 

@@ -133,11 +133,9 @@ def to_model_rate(y: np.ndarray, sr: int) -> np.ndarray:
     y = np.asarray(y, np.float32)
     if y.ndim == 2:
         y = y.mean(axis=0)
-    if int(sr) != SR:
-        import soxr
+    from producer.audio import resample
 
-        y = soxr.resample(y, int(sr), SR).astype(np.float32)
-    return y
+    return resample(y, int(sr), SR)
 
 
 def run_net(net, audio: np.ndarray) -> dict[str, np.ndarray]:

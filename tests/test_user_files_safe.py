@@ -282,3 +282,9 @@ def test_the_output_folder_is_marked(tmp_path, tiny_library_dir):
     out = tmp_path / "out"
     assert main(["render", str(write_project(tmp_path)), "--out", str(out), "--samples", str(tiny_library_dir)]) == 0
     assert (out / MARK).is_file()
+
+
+def test_a_kick_pattern_of_10000_steps_is_refused(tmp_path, capsys):
+    _fails(["drums", "--kick", "x..." * 2504, "--out", str(tmp_path / "d"), "--no-audio"], capsys,
+           "over the limit of 64 bars")
+    assert not (tmp_path / "d").exists()

@@ -405,6 +405,13 @@ def default_out(kick: np.ndarray, *, seed: int, force: bool = False) -> Path:
     return out
 
 
+def _names_a_file(text: str) -> bool:
+    try:
+        return Path(text).is_file()
+    except OSError:  # pattern text longer than a file name may be
+        return False
+
+
 def make_drums(*, kick: str, out: str | os.PathLike | None = None, force: bool = False,
                meter: str = "4/4", style: str | None = None, bars: int | None = None,
                bpm: float | None = None, swing: float = 0.0, humanize: float = 0.0,
@@ -425,7 +432,7 @@ def make_drums(*, kick: str, out: str | os.PathLike | None = None, force: bool =
     check_settings(meter=meter, bpm=bpm or 120.0, swing=swing, humanize=humanize, bars=bars,
                    voices=voices)
     if out is not None:
-        check_output_dir(out, force=force, inputs=[kick] if Path(kick).is_file() else [])
+        check_output_dir(out, force=force, inputs=[kick] if _names_a_file(kick) else [])
     k = read_kick(kick, meter=meter)
     tempo = bpm or k.bpm or 120.0
     part = generate_drums(k.levels, meter=meter, style=style, bars=bars, bpm=tempo, swing=swing,

@@ -45,7 +45,17 @@ def read_kick(text: str, *, meter: str = "4/4") -> Kick:
     if low.endswith(AUDIO_SUFFIXES):
         levels, bpm = kick_from_audio(text, meter=meter)
         return Kick(levels, "audio", bpm)
-    return Kick(parse_pattern(text, name="--kick"), "pattern")
+    levels = parse_pattern(text, name="--kick")
+    steps_per_bar = METERS[meter][0]
+    if len(levels) > MAX_KICK_BARS * steps_per_bar:
+        raise InputError(f"--kick: {len(levels)} steps, over the limit of {MAX_KICK_BARS} bars "
+                         f"({MAX_KICK_BARS * steps_per_bar} steps in {meter})")
+    return Kick(levels, "pattern")
+
+
+# A kick pattern longer than this is refused: parts are at most 16 bars, and a longer kick would
+# only be cut (its parsing and grids grow with its length).
+MAX_KICK_BARS = 64
 
 
 def kick_from_midi(path: str | os.PathLike, *, meter: str = "4/4") -> np.ndarray:

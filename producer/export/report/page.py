@@ -116,7 +116,7 @@ def _summary(target_seconds, target_sr, render_seconds, render_sr, project, rewa
         ("Target", f"{target_seconds:.2f} s at {target_sr} Hz"),
         ("Recreation", f"{render_seconds:.2f} s at {render_sr} Hz"),
         ("Arrangement", f"{len(project.tracks)} tracks, {clips} clips"),
-        ("Search", f"{history[-1][1]} evaluations" if history else "—"),
+        ("Best found", f"after {history[-1][1]} evaluations" if history else "—"),
     ]
     cells = "".join(f'<div class="stat"><div class="k">{_esc(k)}</div><div class="v">{_esc(v)}</div></div>'
                     for k, v in items)

@@ -22,7 +22,8 @@ import numpy as np
 from producer.errors import ModelError
 from producer.notes.model import (DRUM_CLASSES, FPS, HOP, INSTRUMENT_CLASSES, LOW_PITCH, N_PITCHES, SR,
                                   build_net)
-from producer.timbre.pretrained import EMBEDDINGS_DIR, sha256_of
+from producer import weights
+from producer.weights import EMBEDDINGS_DIR, sha256_of
 
 FORMAT = 1
 # name -> (file in EMBEDDINGS_DIR, sha256); NOTES_MODEL_CARD.md describes each.
@@ -76,15 +77,7 @@ def save_weights(path, net, *, config: dict, meta: dict | None = None, threshold
 
 
 def resolve(name: str) -> tuple[Path, str | None]:
-    if name == "default":
-        name = DEFAULT
-    if name in REGISTRY:
-        fname, digest = REGISTRY[name]
-        return EMBEDDINGS_DIR / fname, digest
-    path = Path(name)
-    if path.suffix == ".pt" or path.exists():
-        return path, None
-    raise ModelError(f"no note model named {name!r} (known: default, {', '.join(REGISTRY)}; or give a .pt path)")
+    return weights.resolve(name, registry=REGISTRY, default=DEFAULT, folder=EMBEDDINGS_DIR, kind="note")
 
 
 class NoteModel:
@@ -104,18 +97,8 @@ class NoteModel:
 
 def load_model(name: str = "default") -> NoteModel:
     """Load by registered name or .pt path; ModelError when missing, corrupt or not fitting."""
-    import torch
-
-    path, digest = resolve(name)
-    if not path.is_file():
-        raise ModelError(f"note model {name!r}: weights file {path} is missing")
-    if digest is not None and sha256_of(path) != digest:
-        raise ModelError(f"note model {name!r}: weights file {path} is corrupt (checksum mismatch; restore it "
-                         "from git or retrain it as NOTES_MODEL_CARD.md says)")
-    try:
-        blob = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise ModelError(f"note model {name!r}: cannot read {path} ({type(exc).__name__})") from None
+    path, blob = weights.read_checked(name, registry=REGISTRY, default=DEFAULT, folder=EMBEDDINGS_DIR,
+                                      kind="note", card="NOTES_MODEL_CARD.md")
     if not isinstance(blob, dict) or blob.get("format") != FORMAT or blob.get("kind") != "notes":
         raise ModelError(f"note model {name!r}: {path} is not a producer note-model weights file")
     if tuple(blob.get("instruments", ())) != INSTRUMENT_CLASSES or tuple(blob.get("drums", ())) != DRUM_CLASSES:

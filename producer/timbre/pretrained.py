@@ -8,16 +8,13 @@ Weights files are ``torch.save`` dicts holding only plain values and tensors, lo
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
 
+from producer import weights
 from producer.errors import ModelError
-
-# Shipped weights live in the repository's top-level embeddings/ folder (override with
-# PRODUCER_EMBEDDINGS_DIR, e.g. for an installed package).
-EMBEDDINGS_DIR = Path(os.environ.get("PRODUCER_EMBEDDINGS_DIR", Path(__file__).resolve().parents[2] / "embeddings"))
+from producer.weights import EMBEDDINGS_DIR, sha256_of  # noqa: F401 (re-exported)
 
 # name -> (file name in EMBEDDINGS_DIR, sha256). "default" is the model the planner uses;
 # MODEL_CARD.md explains why it is the one it is.
@@ -30,14 +27,6 @@ DEFAULT = "fast"
 FORMAT = 1
 
 
-def sha256_of(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def available() -> list[str]:
     """Registered model names, 'default' included."""
     return ["default", *REGISTRY]
@@ -45,15 +34,7 @@ def available() -> list[str]:
 
 def resolve(name: str) -> tuple[Path, str | None]:
     """name or path -> (weights path, expected sha256 or None for a user-given file)."""
-    if name == "default":
-        name = DEFAULT
-    if name in REGISTRY:
-        fname, digest = REGISTRY[name]
-        return EMBEDDINGS_DIR / fname, digest
-    path = Path(name)
-    if path.suffix == ".pt" or path.exists():
-        return path, None
-    raise ModelError(f"no timbre model named {name!r} (known: {', '.join(available())}; or give a .pt path)")
+    return weights.resolve(name, registry=REGISTRY, default=DEFAULT, folder=EMBEDDINGS_DIR, kind="timbre")
 
 
 def save_weights(path: str | os.PathLike, net, *, arch: str, config: dict, classes, meta: dict | None = None,
@@ -79,20 +60,10 @@ def load_model(name: str = "default"):
     Returns a ``TimbreModel`` in eval mode. Raises ModelError when the file is missing, does not
     match its registered checksum, cannot be read, or does not fit the architecture it names.
     """
-    import torch
-
     from producer.timbre.model import CLASSES, TimbreModel, build_net
 
-    path, digest = resolve(name)
-    if not path.is_file():
-        raise ModelError(f"timbre model {name!r}: weights file {path} is missing")
-    if digest is not None and sha256_of(path) != digest:
-        raise ModelError(f"timbre model {name!r}: weights file {path} is corrupt (checksum mismatch; "
-                         "restore it from git or retrain it as MODEL_CARD.md says)")
-    try:
-        blob = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise ModelError(f"timbre model {name!r}: cannot read {path} ({type(exc).__name__})") from None
+    path, blob = weights.read_checked(name, registry=REGISTRY, default=DEFAULT, folder=EMBEDDINGS_DIR,
+                                      kind="timbre", card="MODEL_CARD.md")
     if not isinstance(blob, dict) or blob.get("format") != FORMAT or "state_dict" not in blob:
         raise ModelError(f"timbre model {name!r}: {path} is not a producer timbre weights file")
     if tuple(blob.get("classes", ())) != CLASSES:

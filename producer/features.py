@@ -8,7 +8,7 @@ float32 with the same leading shape followed by (bands, frames).
 Frames are centred (the signal is zero-padded by n_fft // 2 on both sides, as librosa does
 by default), so ``frames = 1 + n // hop_length``: 1 s at 22,050 Hz gives 44 frames, 3 s 130.
 
-The STFT runs in scipy (batched), the rest in torch; both are imported lazily.
+The STFT is producer.framing's (scipy, batched), the rest runs in torch; both are imported lazily.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import functools
 
 import numpy as np
 
+from producer import framing
 from producer.errors import InputError
 
 SR = 22050
@@ -29,7 +30,7 @@ AMIN = 1e-10
 
 def frames_for(n: int, *, hop_length: int = HOP_LENGTH) -> int:
     """Number of centred frames for ``n`` samples."""
-    return 1 + int(n) // int(hop_length)
+    return framing.n_frames(n, n_fft=N_FFT, hop_length=hop_length)
 
 
 def _check_y(y, sr: int, n_fft: int) -> np.ndarray:
@@ -68,28 +69,11 @@ def _power_spec_torch(y2d, n_fft: int, hop_length: int):
     The FFT runs in scipy (pocketfft, float32, all cores): on the 2-core CPUs here it is about
     twice as fast as torch.stft, and the STFT is half the cost of scoring a window.
     """
-    import scipy.fft
     import torch
 
-    pad = n_fft // 2
     y = np.asarray(y2d.detach().numpy() if hasattr(y2d, "numpy") else y2d, dtype=np.float32)
-    # Zero padding (librosa's default pad_mode since 0.10) rather than torch's reflect default:
-    # reflection invents signal at the clip edges, zeros do not.
-    y = np.pad(y, ((0, 0), (pad, pad)))
-    if y.shape[-1] < n_fft:
-        y = np.pad(y, ((0, 0), (0, n_fft - y.shape[-1])))
-    frames = np.lib.stride_tricks.sliding_window_view(y, n_fft, axis=-1)[:, ::hop_length]
-    window = _hann(n_fft)
-    spec = scipy.fft.rfft(frames * window, axis=-1, workers=-1)
-    power = spec.real ** 2 + spec.imag ** 2
+    power = framing.stft_magnitude(y, n_fft=n_fft, hop_length=hop_length, power=2, workers=-1)
     return torch.from_numpy(np.ascontiguousarray(power.astype(np.float32, copy=False))).transpose(-1, -2)
-
-
-@functools.lru_cache(maxsize=4)
-def _hann(n_fft: int) -> np.ndarray:
-    import scipy.signal
-
-    return scipy.signal.get_window("hann", n_fft, fftbins=True).astype(np.float32)
 
 
 def logmel_torch(y2d, *, sr: int = SR, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH,

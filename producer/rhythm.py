@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from producer.errors import InputError
+from producer.framing import stft_magnitude
 
 SR = 22050
 HOP = 256
@@ -280,8 +281,8 @@ def analyze_rhythm(y: np.ndarray, sr: int = SR, *, tempo: float | None = None) -
         return np.array([curve[max(0, f - 2):f + 3].max() for f in bf])
 
     low = librosa.onset.onset_strength(S=logS[:8], sr=sr, hop_length=HOP)  # mel bands under ~200 Hz
-    chroma = librosa.feature.chroma_stft(S=np.abs(librosa.stft(y, n_fft=2048, hop_length=HOP * 2)) ** 2,
-                                         sr=sr, tuning=0.0)
+    power = stft_magnitude(y.astype(np.float64), n_fft=2048, hop_length=HOP * 2, power=2).T
+    chroma = librosa.feature.chroma_stft(S=power, sr=sr, tuning=0.0)
     cf = np.clip(bf // 2, 0, chroma.shape[1] - 1)
     seg = librosa.util.sync(chroma, np.concatenate([cf, [chroma.shape[1]]]), aggregate=np.mean)[:, 1:len(bf) + 1]
     change = _harmonic_change(seg, 2)

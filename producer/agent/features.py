@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from producer import framing
+
 DESCRIPTORS = ("loudness_db", "centroid", "bandwidth", "flatness")
 FRAME = 1024
 FLOOR_DB = -80.0
@@ -41,15 +43,7 @@ def _frame_len(block: int) -> int:
     return max(FRAME, block)
 
 
-_WINDOWS: dict[int, np.ndarray] = {}
 _FREQS: dict[tuple[int, int], np.ndarray] = {}
-
-
-def _window(n: int) -> np.ndarray:
-    w = _WINDOWS.get(n)
-    if w is None:
-        w = _WINDOWS[n] = np.hanning(n).astype(np.float64)
-    return w
 
 
 def _log2_freqs(n: int, sr: int) -> np.ndarray:
@@ -62,7 +56,7 @@ def _log2_freqs(n: int, sr: int) -> np.ndarray:
 def spectral_descriptors(frames: np.ndarray, sr: int) -> np.ndarray:
     """Centroid, bandwidth (log2 Hz) and flatness (dB) of frames [shape=(m, n)] -> [shape=(m, 3)]."""
     n = frames.shape[1]
-    spec = np.abs(np.fft.rfft(frames * _window(n), axis=1)) ** 2
+    spec = framing.spectrum(framing.windowed(np.asarray(frames, dtype=np.float64)), power=2)
     # The floor scales with the frame length so that silence reads the same at any frame size.
     spec = spec + EPS * n
     freqs = _log2_freqs(n, sr)
@@ -90,9 +84,9 @@ def block_features(y: np.ndarray, *, block: int, sr: int = SR) -> np.ndarray:
     if m == 0:
         return np.zeros((0, len(DESCRIPTORS)))
     n = _frame_len(block)
+    # Causal frames: block k's frame ends with block k (zeros before the start).
     padded = np.concatenate([np.zeros(n - block), y[: m * block]])
-    idx = np.arange(m)[:, None] * block + np.arange(n)[None, :]
-    frames = padded[idx]
+    frames = framing.frames(padded, n_fft=n, hop_length=block, center=False)
     out = np.empty((m, len(DESCRIPTORS)))
     out[:, 0] = loudness_db(frames[:, n - block:])
     out[:, 1:] = spectral_descriptors(frames, sr)

@@ -18,6 +18,8 @@ import math
 import numpy as np
 from scipy.signal import lfilter
 
+from producer import framing
+
 FFT_SIZES = (256, 1024, 4096)
 # Floor of the log-magnitude term, relative to the reference's loudest bin at each resolution
 # (-100 dB): below it, float32 rendering noise and window leakage would dominate the mean (two
@@ -43,23 +45,9 @@ def fit_length(y: np.ndarray, n: int) -> np.ndarray:
 
 
 def stft_magnitude(y: np.ndarray, n_fft: int) -> np.ndarray:
-    """|STFT| of mono ``y`` [shape=(frames, n_fft // 2 + 1)] float32, Hann window, hop n_fft / 4.
-    Single precision with scipy's FFT: a search computes thousands of these."""
-    from scipy.fft import rfft
-
-    hop = n_fft // 4
-    y = np.pad(np.asarray(y, dtype=np.float32), (n_fft // 2, n_fft // 2))
-    frames = np.lib.stride_tricks.sliding_window_view(y, n_fft)[::hop]
-    return np.abs(rfft(frames * _hann(n_fft), axis=1))
-
-
-_WINDOWS: dict[int, np.ndarray] = {}
-
-
-def _hann(n: int) -> np.ndarray:
-    if n not in _WINDOWS:
-        _WINDOWS[n] = np.hanning(n).astype(np.float32)
-    return _WINDOWS[n]
+    """|STFT| of mono ``y`` [shape=(frames, n_fft // 2 + 1)] float32, centred frames, hop n_fft / 4
+    (producer.framing). Single precision: a search computes thousands of these."""
+    return framing.stft_magnitude(np.asarray(y, dtype=np.float32), n_fft=n_fft, hop_length=n_fft // 4)
 
 
 class SpectralTarget:
@@ -157,12 +145,8 @@ def loudness_curve(y: np.ndarray, sr: int, window_seconds: float = LOUDNESS_WIND
 
 def centroid_curve(y: np.ndarray, sr: int, n_fft: int = 2048) -> np.ndarray:
     """Spectral centroid (Hz) every FRAME_HOP [shape=(frames,)]; silent frames give 0."""
-    x = mono(y)
-    hop = int(round(FRAME_HOP * sr))
-    x = np.pad(x.astype(np.float32), (n_fft // 2, n_fft // 2))
-    frames = 1 + max(0, (len(x) - n_fft) // hop)
-    idx = np.arange(n_fft)[None, :] + hop * np.arange(frames)[:, None]
-    mag = np.abs(np.fft.rfft(x[idx] * np.hanning(n_fft).astype(np.float32), axis=1))
+    x = mono(y).astype(np.float32)
+    mag = framing.stft_magnitude(x, n_fft=n_fft, hop_length=int(round(FRAME_HOP * sr)))
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
     total = mag.sum(axis=1)
     return np.where(total > 1e-9, (mag @ freqs) / np.maximum(total, 1e-12), 0.0)

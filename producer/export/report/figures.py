@@ -13,6 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
+from producer import framing
 from producer.constants import GM_DRUM_NAMES
 from producer.export.report.page import PREVIEW_SR, RENDER_COLOUR, TARGET_COLOUR, _esc, _img, _num
 from producer.instruments import INSTRUMENTS, note_name
@@ -123,12 +124,8 @@ def _log_spectrogram(y: np.ndarray) -> np.ndarray:
     """Magnitude in dB on SPEC_BINS log-spaced frequencies [shape=(SPEC_BINS, frames)]."""
     if len(y) < SPEC_N_FFT:
         y = np.pad(y, (0, SPEC_N_FFT - len(y)))
-    # Centre frames like librosa does, so frame k sits at k * hop seconds.
-    y = np.pad(y, (SPEC_N_FFT // 2, SPEC_N_FFT // 2))
-    frames = 1 + (len(y) - SPEC_N_FFT) // SPEC_HOP
-    idx = np.arange(SPEC_N_FFT)[None, :] + SPEC_HOP * np.arange(frames)[:, None]
-    window = np.hanning(SPEC_N_FFT).astype(np.float32)
-    mag = np.abs(np.fft.rfft(y[idx] * window, axis=1)).T  # (n_fft/2+1, frames)
+    # Centred frames, so frame k sits at k * hop seconds.
+    mag = framing.stft_magnitude(y, n_fft=SPEC_N_FFT, hop_length=SPEC_HOP).T  # (n_fft/2+1, frames)
     fft_freqs = np.fft.rfftfreq(SPEC_N_FFT, 1.0 / PREVIEW_SR)
     log_freqs = np.geomspace(SPEC_FMIN, min(SPEC_FMAX, PREVIEW_SR / 2), SPEC_BINS)
     # Linear interpolation between FFT bins onto the log axis (low notes are blocky, as in any STFT).

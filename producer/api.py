@@ -896,8 +896,8 @@ def match(source: str | os.PathLike, reference: str | os.PathLike, out: str | os
     from producer.audio import load_audio, to_mono
     from producer.errors import InputError
     from producer.export.bundle import write_bundle
-    from producer.match import MODES, choose_stages, match_track
-    from producer.match.report import match_report
+    from producer.export.report.match import MatchReportData, write_match_report
+    from producer.match import FRAME_HOP, MODES, choose_stages, envelopes, match_track
     from producer.output import check_output_dir, check_seed, staged_output
     from producer.project import Clip, Project, Track
     from producer.render.engine import Renderer
@@ -933,10 +933,11 @@ def match(source: str | os.PathLike, reference: str | os.PathLike, out: str | os
         render = write_bundle(project, renderer, stage)
         (stage / "match.json").write_text(json.dumps({**settings, "renders_used": result.renders,
                                                        "figures": result.figures}, indent=2) + "\n")
-        (stage / "report.html").write_text(match_report(
+        write_match_report(stage / "report.html", MatchReportData(
             source=loaded["source"], result=render.mix, reference=ref, sr=sr, track=result.track,
-            figures=result.figures, history=result.history, title=f"match: {settings['source']} like {settings['reference']}",
-            settings=settings))
+            figures=result.figures, history=tuple(result.history), curve_hop=FRAME_HOP,
+            curves=envelopes({"source": loaded["source"], "result": render.mix, "reference": ref}, sr, n=ref.shape[-1]),
+            title=f"match: {settings['source']} like {settings['reference']}", settings=settings))
     points = len(result.track.automation and result.track.automation[0][1] or ()) + sum(
         len(env) for e in result.track.effects for _, env in e.automation)
     return MatchSummary(out=stage.final, mode=mode, renders=result.renders, seconds=result.seconds,

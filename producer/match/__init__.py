@@ -13,7 +13,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from producer.match.features import SpectralTarget, fit_length, integrated_loudness, loudness_curve
+from producer.match.features import (FRAME_HOP, SpectralTarget, centroid_curve, fit_length, integrated_loudness,
+                                     loudness_curve)
 from producer.match.search import Scorer, fit_fader, follow, search_static
 from producer.match.space import STAGES, ChainSpace, Stage, choose_stages
 from producer.project import Track
@@ -91,10 +92,16 @@ def match_track(track: Track, reference: np.ndarray, sr: int, *, renderer, mode:
                        history=static.history)
 
 
+def envelopes(signals: dict[str, np.ndarray], sr: int, *, n: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """What follow mode matches, every FRAME_HOP s, of each signal [shape=(channels, m)] or (m,) cut
+    to its first ``n`` samples: {name: (K-weighted loudness dB, spectral centroid Hz, 0 when silent)}."""
+    return {name: (loudness_curve(y[..., :n], sr), centroid_curve(y[..., :n], sr)) for name, y in signals.items()}
+
+
 def _corr(y: np.ndarray, reference: np.ndarray, sr: int) -> float:
     from producer.match.features import envelope_correlation
 
     return envelope_correlation(loudness_curve(y, sr), loudness_curve(reference, sr))
 
 
-__all__ = ["MODES", "MatchResult", "STAGES", "choose_stages", "match_track", "measure"]
+__all__ = ["FRAME_HOP", "MODES", "MatchResult", "STAGES", "choose_stages", "envelopes", "match_track", "measure"]

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from producer.export.report.figures import (_arrangement_block, _history_block, _rewards_block, _spectrogram_png,
                                             _waveform_png)
 from producer.export.report.listen import _duration, _players, _preview
-from producer.export.report.page import _PAGE, _esc, _img, _log_block, _section, _summary
+from producer.export.report.page import (_PAGE, RENDER_COLOUR, TARGET_COLOUR, _esc, _img, _log_block, _section,
+                                         _summary)
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,9 @@ def write_report(path, data: ReportData) -> None:
     parts: list[str] = []
     parts.append(_summary(target_seconds, target_sr, render_seconds, render.sr, project, rewards,
                           history, log))
-    parts.append(_section("Listen", _players(target_mono, render_mono)))
+    parts.append(_section("Listen", _players(
+        (("Target", target_mono, TARGET_COLOUR), ("Recreation", render_mono, RENDER_COLOUR)),
+        "Previews are mono at 22.05 kHz; the full-quality recreation is <code>mix.wav</code> beside this report.")))
     parts.append(_section("Waveforms", _img(_waveform_png(target_mono, render_mono, span),
                                            "Waveforms of the target and the recreation")))
     parts.append(_section("Spectrograms", _img(_spectrogram_png(target_mono, render_mono, span, beats=data.beats,

@@ -167,18 +167,38 @@ def _spectrogram_png(target: np.ndarray, recreation: np.ndarray, span: float, *,
                      downbeats: Sequence[float] = (), project=None) -> str:
     """The two spectrograms; over the target's: the detected beats and bars and, when ``project`` is
     given, its pitched clips as lines at their fundamentals (the recreation's piano roll)."""
-    fig = _figure(6.0)
-    axes = _time_axes(fig, 2, top=0.95, bottom=0.09, hspace=0.2)
-    specs = [(_log_spectrogram(y) if y.size else None) for y in (target, recreation)]
-    # One scale for both, 0 dB at the loudest bin of either, so their levels compare directly.
+    def decorate(ax, fmax: float) -> None:
+        _draw_time(ax, beats, downbeats, span)
+        if project is not None:
+            for i, track in enumerate(project.tracks):
+                if _is_drums(track):
+                    continue
+                for c in track.clips:
+                    row = _pitch_row(c.pitch, fmax)
+                    ax.plot([c.start, c.end], [row, row], color=_track_colour(i), linewidth=1.6,
+                            alpha=0.9, solid_capstyle="butt", zorder=5)
+
+    return _spectrograms_png((("Target", TARGET_COLOUR, target), ("Recreation", RENDER_COLOUR, recreation)),
+                             span, decorate=decorate)
+
+
+def _spectrograms_png(rows: Sequence[tuple[str, str, np.ndarray]], span: float, *, decorate=None) -> str:
+    """Log-frequency spectrograms of rows [(label, colour, mono audio at PREVIEW_SR)], 3 inches a
+    row, on one time axis and one dB scale; ``decorate(ax, fmax)`` draws over the first row."""
+    height = 3.0 * len(rows)
+    fig = _figure(height)
+    # The two-row figure's margins kept in inches, so a row is as tall whatever the count.
+    scale = 6.0 / height
+    axes = _time_axes(fig, len(rows), top=1.0 - 0.05 * scale, bottom=0.09 * scale, hspace=0.2)
+    specs = [(_log_spectrogram(y) if y.size else None) for _, _, y in rows]
+    # One scale for all, 0 dB at the loudest bin of any, so their levels compare directly.
     ref = max([float(s.max()) for s in specs if s is not None] + [-120.0])
     specs = [None if s is None else s - ref for s in specs]
     vmax, vmin = 0.0, -SPEC_RANGE_DB
     fmax = min(SPEC_FMAX, PREVIEW_SR / 2)
     ticks = [f for f in (50, 100, 200, 500, 1000, 2000, 5000, 10000) if SPEC_FMIN <= f <= fmax]
     image = None
-    for ax, spec, (label, colour, y) in zip(axes, specs, (("Target", TARGET_COLOUR, target),
-                                                          ("Recreation", RENDER_COLOUR, recreation))):
+    for k, (ax, spec, (label, colour, y)) in enumerate(zip(axes, specs, rows)):
         ax.set_title(label, loc="left", fontsize=10, color=colour)
         if spec is None:
             ax.text(0.5, 0.5, "no audio", transform=ax.transAxes, ha="center", va="center", color="0.4")
@@ -192,16 +212,8 @@ def _spectrogram_png(target: np.ndarray, recreation: np.ndarray, span: float, *,
         ax.set_ylim(0, SPEC_BINS)
         ax.set_xlim(0, span)
         ax.set_ylabel("frequency (Hz)")
-        if label == "Target":
-            _draw_time(ax, beats, downbeats, span)
-            if project is not None:
-                for i, track in enumerate(project.tracks):
-                    if _is_drums(track):
-                        continue
-                    for c in track.clips:
-                        row = _pitch_row(c.pitch, fmax)
-                        ax.plot([c.start, c.end], [row, row], color=_track_colour(i), linewidth=1.6,
-                                alpha=0.9, solid_capstyle="butt", zorder=5)
+        if k == 0 and decorate is not None:
+            decorate(ax, fmax)
     for ax in axes[:-1]:
         ax.tick_params(labelbottom=False)
     axes[-1].set_xlabel("time (s)")
@@ -255,21 +267,27 @@ def _history_block(history: list[tuple[float, int, float]]) -> str:
     # budget must give the same page.
     if not history:
         return '<p class="empty">No search history was recorded.</p>'
-    fig = _figure(3.0)
-    ax = fig.add_axes((TIME_LEFT, 0.18, TIME_RIGHT - TIME_LEFT, 0.72))
-    e = np.array([h[1] for h in history])
-    b = np.array([h[2] for h in history])
-    ax.step(e, b, where="post", color=RENDER_COLOUR, linewidth=1.6)
-    if len(history) <= 200:
-        ax.plot(e, b, "o", color=RENDER_COLOUR, markersize=2.5)
-    ax.set_xlabel("evaluations")
-    ax.set_ylabel("best reward")
-    ax.grid(color="0.9")
-    ax.set_xlim(left=0)
+    png = _best_so_far_png([(h[1], h[2]) for h in history], xlabel="evaluations", ylabel="best reward")
     last = history[-1]
-    return (_img(_png(fig), "Best reward against evaluations")
+    return (_img(png, "Best reward against evaluations")
             + f'<p>Best reward <b class="reward">{_num(last[2])}</b> after {last[1]} evaluations; '
             f"{len(history)} improvements recorded.</p>")
+
+
+def _best_so_far_png(points: Sequence[tuple[float, float]], *, xlabel: str, ylabel: str) -> str:
+    """A search's progress: the best figure so far [(x, best)] as a step line (dots when few)."""
+    fig = _figure(3.0)
+    ax = fig.add_axes((TIME_LEFT, 0.18, TIME_RIGHT - TIME_LEFT, 0.72))
+    x = np.array([p[0] for p in points])
+    y = np.array([p[1] for p in points])
+    ax.step(x, y, where="post", color=RENDER_COLOUR, linewidth=1.6)
+    if len(points) <= 200:
+        ax.plot(x, y, "o", color=RENDER_COLOUR, markersize=2.5)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(color="0.9")
+    ax.set_xlim(left=0)
+    return _png(fig)
 
 
 def _track_label(track) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from producer.audio import resample, to_mono
-from producer.export.report.page import PREVIEW_SR, RENDER_COLOUR, TARGET_COLOUR
+from producer.export.report.page import PREVIEW_SR
 
 
 def _as_channels(y: Any) -> np.ndarray:
@@ -50,23 +50,22 @@ def _wav_bytes(y: np.ndarray, sr: int) -> bytes:
     return buf.getvalue()
 
 
-def _players(target: np.ndarray, recreation: np.ndarray) -> str:
+def _players(rows, note: str) -> str:
+    """One player a row [(label, mono preview at PREVIEW_SR, colour)], then ``note``."""
     cells = []
-    for label, y, colour in (("Target", target, TARGET_COLOUR), ("Recreation", recreation, RENDER_COLOUR)):
+    for label, y, colour in rows:
         if y.size == 0:
             cells.append(f'<div class="player"><h3 style="color:{colour}">{label}</h3><p class="empty">no audio</p></div>')
             continue
         data = base64.b64encode(_wav_bytes(y, PREVIEW_SR)).decode("ascii")
         peak = float(np.max(np.abs(y)))
-        note = " · clipped in this preview" if peak > 1.0 else ""
+        clipped = " · clipped in this preview" if peak > 1.0 else ""
         cells.append(
             f'<div class="player"><h3 style="color:{colour}">{label}</h3>'
             f'<audio controls preload="metadata" src="data:audio/wav;base64,{data}"></audio>'
-            f'<p class="small">{len(y) / PREVIEW_SR:.2f} s · peak {_dbfs(peak)}{note}</p></div>'
+            f'<p class="small">{len(y) / PREVIEW_SR:.2f} s · peak {_dbfs(peak)}{clipped}</p></div>'
         )
-    return ('<div class="players">' + "".join(cells) + "</div>"
-            '<p class="small">Previews are mono at 22.05 kHz; the full-quality recreation is '
-            "<code>mix.wav</code> beside this report.</p>")
+    return '<div class="players">' + "".join(cells) + f'</div><p class="small">{note}</p>'
 
 
 def _dbfs(peak: float) -> str:

@@ -20,6 +20,9 @@ RENDER_COLOUR = "#c2571a"
 TARGET_COLOUR = "#1f5fa8"
 
 
+SOURCE_COLOUR = "#888888"  # match's unprocessed source
+
+
 LOG_BEST_ROWS = 10
 
 
@@ -118,6 +121,11 @@ def _summary(target_seconds, target_sr, render_seconds, render_sr, project, rewa
         ("Arrangement", f"{len(project.tracks)} tracks, {clips} clips"),
         ("Best found", f"after {history[-1][1]} evaluations" if history else "—"),
     ]
+    return _stats(items)
+
+
+def _stats(items) -> str:
+    """The summary tiles: [(label, value)] -> a section of label-over-value tiles."""
     cells = "".join(f'<div class="stat"><div class="k">{_esc(k)}</div><div class="v">{_esc(v)}</div></div>'
                     for k, v in items)
     return f'<section class="summary">{cells}</section>'

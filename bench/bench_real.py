@@ -4,7 +4,26 @@
     nice -n 10 .venv/bin/python bench/bench_real.py --only rhythm              # tempo/beats/meter, all pieces
     nice -n 10 .venv/bin/python bench/bench_real.py --only rhythm --without-drums   # the same, drums muted
     nice -n 10 .venv/bin/python bench/bench_real.py --pieces 3 --budget 60     # strategies side by side
-    ... --basic-pitch ~/bp-venv/bin/python                                     # adds basic-pitch
+    nice -n 10 .venv/bin/python bench/bench_real.py --only transcribers --basic-pitch /work/bp-venv/bin/python
+
+basic-pitch (Spotify's transcriber) lives in its own venv outside the repo, since on Linux it pulls
+tensorflow<2.15.1 and numpy<2; these worked (Python 3.11, basic-pitch 0.4.0, tensorflow 2.15.0.post1,
+numpy 1.26.4, no extras needed; its models ship inside the package, so nothing is fetched at run time):
+
+    python3 -m venv /work/bp-venv
+    /work/bp-venv/bin/pip install --upgrade pip && /work/bp-venv/bin/pip install basic-pitch
+
+``--basic-pitch PYTHON`` names that venv's python; it runs there in one subprocess (default settings,
+its TensorFlow model, one thread) and writes its notes to a temporary JSON file that this side scores.
+A python that cannot import basic-pitch is refused in one line (exit status 2) before any work.
+
+Transcribers (``--only transcribers``, every piece): note precision, recall and F1 of the note model
+(``--note-model``) and of basic-pitch, scored as ``producer.notes.transcribe.evaluate_devset`` scores
+our model (mir_eval, onset within 50 ms, offsets ignored, drums excluded, instrument ignored), and
+speed (x real time: piece seconds per wall second, and per CPU second; the models' load and a first
+warm-up call are not timed; basic-pitch's time includes reading the file). On the 30-piece dev set
+(seed 0), on the busy 2-core machine: note model "small" F1 0.409 (P 0.379, R 0.472), x70 real time;
+basic-pitch 0.4.0 F1 0.646 (P 0.678, R 0.648), x27 (x49 per CPU second).
 
 Rhythm (every piece; cheap): the tempo of ``producer.rhythm.analyze_rhythm`` against the truth
 (relative error; within 4 % of the truth, its double or its half), mir_eval's beat F-measure
@@ -41,6 +60,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
@@ -212,22 +232,77 @@ def transcribe_and_render(problem):
 
 
 BASIC_PITCH_SCRIPT = """
-import json, sys
-from basic_pitch.inference import predict
-_, _, events = predict(sys.argv[1])
-json.dump([[float(s), float(e), int(p)] for s, e, p, *_ in events], open(sys.argv[2], "w"))
+import json, sys, time
+try:
+    import basic_pitch
+    from basic_pitch import ICASSP_2022_MODEL_PATH
+    from basic_pitch.inference import Model, predict
+except ImportError as exc:
+    sys.exit(f"NO_BASIC_PITCH {exc}")
+try:  # one thread, as our note model is timed (and the other core stays free)
+    import tensorflow as tf
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+except ImportError:
+    pass
+from importlib.metadata import version
+t0 = time.perf_counter()
+model = Model(ICASSP_2022_MODEL_PATH)
+load = time.perf_counter() - t0
+rows = []
+for i, audio in enumerate(sys.argv[2:]):
+    if i == 0:
+        predict(audio, model)  # warm-up (graph tracing), not timed
+    t0, c0 = time.perf_counter(), time.process_time()
+    _, _, events = predict(audio, model)
+    rows.append({"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0,
+                 "notes": [[float(s), float(e), int(p)] for s, e, p, *_ in events]})
+json.dump({"version": version("basic-pitch"), "model": str(ICASSP_2022_MODEL_PATH), "load_s": load,
+           "rows": rows}, open(sys.argv[1], "w"))
 """
+
+
+def fail(message: str) -> NoReturn:
+    """Bad input: one line, exit status 2."""
+    print(message, file=sys.stderr)
+    raise SystemExit(2)
+
+
+def run_basic_pitch_python(python: str, args: list[str]) -> None:
+    """Run ``python args`` (basic-pitch's venv); one line and exit 2 when it cannot run, lacks
+    basic-pitch (the scripts exit 'NO_BASIC_PITCH ...') or fails."""
+    try:
+        proc = subprocess.run([python, *args], capture_output=True, text=True)
+    except OSError as exc:
+        fail(f"--basic-pitch {python}: cannot run it ({exc.strerror})")
+    if proc.returncode != 0:
+        err = proc.stderr.strip().splitlines()
+        last = err[-1] if err else f"exit status {proc.returncode}"
+        if last.startswith("NO_BASIC_PITCH"):
+            fail(f"--basic-pitch {python}: basic-pitch is not installed there ({last.removeprefix('NO_BASIC_PITCH ')}); "
+                 f"make its venv as this bench's doc says")
+        fail(f"--basic-pitch {python}: basic-pitch failed: {last}")
+
+
+def check_basic_pitch(python: str) -> None:
+    """Before any other work: can ``python`` import basic-pitch?"""
+    probe = "import sys\ntry:\n import basic_pitch.inference\nexcept ImportError as e:\n sys.exit(f'NO_BASIC_PITCH {e}')"
+    run_basic_pitch_python(python, ["-c", probe])
+
+
+def basic_pitch_notes(python: str, audios: list[str]) -> dict:
+    """basic-pitch (default settings) on each file, in one subprocess of ``python`` (its own venv):
+    {"version", "model", "load_s", "rows": [{"wall", "cpu", "notes": [[onset, offset, pitch]]}]}."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "notes.json"
+        run_basic_pitch_python(python, ["-c", BASIC_PITCH_SCRIPT, str(out), *audios])
+        return json.loads(out.read_text())
 
 
 def basic_pitch_project(python: str, audio: str, lib, tempo: float):
     from producer.project import Clip, Project, Track
 
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "notes.json"
-        proc = subprocess.run([python, "-c", BASIC_PITCH_SCRIPT, audio, str(out)], capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise SystemExit(f"basic-pitch failed: {proc.stderr.strip().splitlines()[-1:]}")
-        events = json.loads(out.read_text())
+    events = basic_pitch_notes(python, [audio])["rows"][0]["notes"]
     piano = [s for s in lib.by_instrument("piano") if s.pitch is not None]
     clips = []
     for s, e, p in events:
@@ -348,10 +423,57 @@ def compare(args) -> None:
     print(f"peak RSS of the bench process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 
+# --- transcribers ---------------------------------------------------------------------------
+
+def transcribers(args) -> None:
+    """Our note model beside basic-pitch (with ``--basic-pitch``) on every dev piece: note
+    precision, recall, F1 (instrument-free, as ``producer.notes.transcribe.evaluate_devset``) and speed."""
+    from producer.errors import ModelError
+    from producer.notes.transcribe import evaluate_devset, load_model as load_note_model
+    from producer.notes.transcribe import note_scores as pitch_onset_scores
+    from producer.planner.recreate import single_thread
+
+    paths = pieces_of(Path(args.devset))
+    try:
+        model = load_note_model(args.note_model)
+    except ModelError as exc:
+        fail(f"--note-model {args.note_model}: {exc}")
+    with single_thread():
+        model.transcribe(np.zeros(22050, np.float32), 22050)  # warm-up, not timed (basic-pitch gets one too)
+        ours = evaluate_devset(model, args.devset)["rows"]
+    truths = [load_piece(p) for p in paths]
+    bp, bp_rows = None, [None] * len(paths)
+    if args.basic_pitch:
+        bp = basic_pitch_notes(args.basic_pitch, [t["audio_path"] for t in truths])
+        bp_rows = [{"note": pitch_onset_scores([(n["pitch"], n["onset"]) for n in t["notes"]],
+                                               [(p, on) for on, _, p in r["notes"]]), "wall": r["wall"], "cpu": r["cpu"],
+                    "n": len(r["notes"])} for t, r in zip(truths, bp["rows"])]
+    print(f"\n== transcribers on {len(paths)} pieces of {args.devset}: note P/R/F1 (mir_eval, onset 50 ms, offsets "
+          f"ignored, drums excluded, instrument ignored); x = real time / wall, one thread ==")
+    print(f"our note model: {args.note_model!r}" + (f"; basic-pitch {bp['version']} ({Path(bp['model']).name}, "
+                                                    f"model load {bp['load_s']:.1f} s, not timed)" if bp else ""))
+    head = f"{'piece':>9} {'dur s':>5} {'notes':>5} | {'ours P':>6} {'R':>5} {'F1':>5} {'x':>5}"
+    print(head + (f" | {'bp P':>6} {'R':>5} {'F1':>5} {'x':>5} {'notes':>5}" if bp else ""))
+    for t, path, o, b in zip(truths, paths, ours, bp_rows):
+        line = (f"{path.stem:>9} {t['duration']:5.1f} {len(t['notes']):5d} | {o['note']['precision']:6.3f} "
+                f"{o['note']['recall']:5.3f} {o['note']['f1']:5.3f} {t['duration'] / o['wall']:5.0f}")
+        if b:
+            line += (f" | {b['note']['precision']:6.3f} {b['note']['recall']:5.3f} {b['note']['f1']:5.3f} "
+                     f"{t['duration'] / b['wall']:5.0f} {b['n']:5d}")
+        print(line)
+    dur = sum(t["duration"] for t in truths)
+    for name, rows in (("ours", ours), ("basic-pitch", bp_rows if bp else [])):
+        if rows:
+            m = {k: float(np.mean([r["note"][k] for r in rows])) for k in ("precision", "recall", "f1")}
+            print(f"mean {name:>11}: note F1 {m['f1']:.3f} (P {m['precision']:.3f} R {m['recall']:.3f}); "
+                  f"x{dur / sum(r['wall'] for r in rows):.0f} real time (wall), "
+                  f"x{dur / sum(r['cpu'] for r in rows):.0f} per CPU second")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--devset", default="outputs/devset")
-    ap.add_argument("--only", choices=["rhythm", "compare"])
+    ap.add_argument("--only", choices=["rhythm", "compare", "transcribers"])
     ap.add_argument("--pieces", type=int, default=3, help="pieces for the strategy comparison")
     ap.add_argument("--budget", type=float, help="search seconds per strategy (default: the preset's)")
     ap.add_argument("--basic-pitch", metavar="PYTHON", help="python of a venv with basic-pitch installed")
@@ -360,10 +482,14 @@ def main() -> None:
     ap.add_argument("--without-drums", action="store_true",
                     help="rhythm section: the pieces re-rendered without their drum part (harder)")
     args = ap.parse_args()
+    if args.basic_pitch:
+        check_basic_pitch(args.basic_pitch)
     if args.only in (None, "rhythm"):
         rhythm(args)
     if args.only in (None, "compare"):
         compare(args)
+    if args.only == "transcribers":
+        transcribers(args)
 
 
 if __name__ == "__main__":

@@ -152,3 +152,41 @@ def test_drum_class_of_gm_keys():
     from producer.notes.data import drum_class
 
     assert [drum_class(k) for k in (36, 38, 42, 46, 45, 49, 51, 39)] == [0, 1, 2, 2, 3, 4, 4, -1]
+
+
+TINY_HARMONIC = {"arch": "harmonic", "c1": 2, "c2": 2, "channels": 4, "dilations": (1,), "drum_hidden": 4}
+
+
+@pytest.mark.parametrize("hz,midi", [(55.0, 33), (110.0, 45), (261.63, 60), (440.0, 69), (3520.0, 105)])
+def test_harmonic_front_end_puts_a_sine_on_its_pitch_bin(hz, midi):
+    """Bin 3j + 1 of the log spectrum is MIDI 21 + j, whichever STFT resolution covers it."""
+    from producer.notes.model import BINS_PER_SEMITONE, LOW_PITCH, N_BINS
+
+    net = build_net(TINY_HARMONIC).eval()
+    t = np.arange(SR) / SR
+    with torch.no_grad():
+        feats = net.features(torch.from_numpy((0.5 * np.sin(2 * np.pi * hz * t)).astype(np.float32))[None])
+    assert feats.shape == (1, SR // HOP + 1, N_BINS)
+    # the learnt per-bin normalisation starts as the identity up to its running statistics: read
+    # the spectrum before it
+    raw = (feats[0, 30] - net.norm.bias) / net.norm.weight * torch.sqrt(net.norm.running_var + net.norm.eps) \
+        + net.norm.running_mean
+    assert int(raw.argmax()) == BINS_PER_SEMITONE * (midi - LOW_PITCH) + 1
+
+
+def test_harmonic_model_through_the_loading_path(tmp_path):
+    torch.manual_seed(0)
+    net = build_net(TINY_HARMONIC)
+    path = tmp_path / "harmonic.pt"
+    tr.save_weights(path, net, config=TINY_HARMONIC)
+    model = tr.load_model(str(path))
+    assert type(model.net).__name__ == "HarmonicNoteNet"
+    y = (0.3 * np.sin(2 * np.pi * 220 * np.arange(3 * SR) / SR)).astype(np.float32)
+    out = tr.run_net(model.net, y)
+    n_frames = 3 * SR // HOP + 1
+    assert out["onset"].shape == (n_frames, N_PITCHES) and out["drums"].shape == (n_frames, len(DRUM_CLASSES))
+    assert out["instrument"].shape == (n_frames, N_PITCHES) and out["instrument"].max() < len(INSTRUMENT_CLASSES)
+    with pytest.raises(ValueError, match="architecture"):
+        build_net({"arch": "transformer"})
+    with pytest.raises(ValueError, match="settings"):
+        build_net({**TINY_HARMONIC, "hidden": 3})

@@ -106,15 +106,16 @@ def _start_net(config: dict | None, init: str | None):
     (its architecture; ``history`` lists the stages it has been through)."""
     import torch
 
-    from producer.notes.model import DEFAULT_CONFIG, build_net
+    from producer.notes.model import DEFAULT_CONFIG, HARMONIC_CONFIG, build_net
 
     if not init:
-        cfg = {**DEFAULT_CONFIG, **(config or {})}
+        base = HARMONIC_CONFIG if (config or {}).get("arch") == "harmonic" else DEFAULT_CONFIG
+        cfg = {**base, **(config or {})}
         return build_net(cfg), cfg, []
     from producer.notes.transcribe import load_model
 
     start = load_model(init)
-    cfg = {**DEFAULT_CONFIG, **torch.load(init, map_location="cpu", weights_only=True)["config"]}
+    cfg = dict(torch.load(init, map_location="cpu", weights_only=True)["config"])
     history = [*start.meta.get("history", []), {k: start.meta.get(k) for k in ("steps", "train_seconds", "lr")}]
     return start.net.train(), cfg, history
 
@@ -215,6 +216,8 @@ def main(argv=None) -> None:
     ap.add_argument("--val", type=int, default=16)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--init", help="continue training from this weights file")
+    ap.add_argument("--arch", choices=("harmonic", "mel"), default="harmonic",
+                    help="architecture of a net trained from scratch (producer.notes.model)")
     ap.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
     ap.add_argument("--retune", action="store_true", help="only choose the thresholds of --out again")
     args = ap.parse_args(argv)
@@ -223,7 +226,7 @@ def main(argv=None) -> None:
         retune(args.data, args.out, val=args.val, log=lambda s: print(s, flush=True))
         return
     train(args.data, args.out, steps=args.steps, minutes=args.minutes, seed=args.seed, val=args.val,
-          init=args.init, lr=args.lr, log=lambda s: print(s, flush=True))
+          init=args.init, lr=args.lr, config={"arch": args.arch}, log=lambda s: print(s, flush=True))
 
 
 if __name__ == "__main__":

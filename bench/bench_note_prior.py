@@ -75,18 +75,28 @@ def main() -> None:
     ap.add_argument("--first", type=int, default=0, help="index of the first piece")
     ap.add_argument("--budget", type=float, default=60.0, help="search seconds per recreate")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--evaluations", type=int, help="evaluation cap per search (default: the preset's); with a "
+                    "large --budget the searches are equal on a loaded machine")
+    ap.add_argument("--tracks", type=int, help="tracks (default: the preset's)")
+    ap.add_argument("--chord", type=int, help="notes a track strikes at once (default: the preset's)")
+    ap.add_argument("--only", choices=["spectral", "model"], help="run one prior's strategies")
     args = ap.parse_args()
 
     paths = BR.pieces_of(Path(args.devset))[args.first:args.first + args.pieces]
-    spectral = load_preset("default").with_overrides(seconds=args.budget)
+    spectral = load_preset("default").with_overrides(seconds=args.budget, tracks=args.tracks,
+                                                     evaluations=args.evaluations)
+    if args.chord:
+        spectral = dataclasses.replace(spectral, search=dataclasses.replace(spectral.search, chord=args.chord))
     with_model = dataclasses.replace(spectral, search=dataclasses.replace(spectral.search, note_model=True))
     lib = usable_library(Library.default())
     model = load_model("default")
     renderer = Renderer(lib)
     catalogue = None
-    names = ["recreate/spectral", "recreate/model", "render/spectral", "render/model"]
+    names = [n for n in ("recreate/spectral", "recreate/model", "render/spectral", "render/model")
+             if args.only is None or n.endswith(args.only)]
     table: dict[str, list[dict]] = {n: [] for n in names}
-    print(f"== note priors on {len(paths)} pieces of {args.devset}, preset default, {args.budget:g} s search ==")
+    print(f"== note priors on {len(paths)} pieces of {args.devset}, preset default, {args.budget:g} s search, "
+          f"{spectral.search.tracks} tracks, chords of up to {spectral.search.chord} ==")
     print(f"{'piece':>9} {'strategy':>17} {'noteF1':>6} {'instF1':>6} {'drumF1':>6} {'mrstft':>6} {'mfcc':>6} "
           f"{'chroma':>6} {'onsetF':>6} {'notes':>9} {'wall':>6}")
     for path in paths:
@@ -94,6 +104,8 @@ def main() -> None:
         y = BR.mono_target(truth)
         problems = {}
         for key, cfg in (("spectral", spectral), ("model", with_model)):
+            if args.only not in (None, key):
+                continue
             t0 = time.perf_counter()
             with single_thread():
                 problems[key] = build_problem(y, lib, model, cfg, renderer=renderer, catalogue=catalogue)

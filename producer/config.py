@@ -100,6 +100,7 @@ class SearchConfig:
     sequential: bool = False
     first_pass: float = 0.4
     note_model: bool = False  # insert candidates from the note model (planner.note_prior), not the spectral prior
+    chord: int = 1  # notes a track may strike at once (1: monophonic tracks, an instrument may take several)
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,7 @@ _RANGES = {
     "search.rank_spectrum": (0.0, 100.0),
     "search.rounds": (0, 50),
     "search.first_pass": (0.05, 1.0),
+    "search.chord": (1, 8),
     "effects.max_per_track": (0, 8),
     "effects.grid_steps": (2, 33),
     "effects.evaluations": (0, 10**7),

@@ -188,3 +188,67 @@ def test_effect_phase_runs_within_budget(world):
     assert result.reward == pytest.approx(p.evaluator.full(result.project).reward, abs=1e-4)
     # Only what the preset allows: one low-pass at most per track.
     assert all(len(t.effects) <= 1 and all(e.kind == "lowpass" for e in t.effects) for t in result.project.tracks)
+
+
+def test_a_track_strikes_and_holds_a_chord(world):
+    """With ``search.chord`` > 1 a track plays every note the prior hears start at once: the first
+    offer is the whole chord, Hold sustains all its notes, the region covers the longest."""
+    p = _problem(world, search={"chord": 3})
+    space, ev, cat = p.space, p.evaluator, p.catalogue
+    s0 = space.initial()
+    piano = [n for n in cat.notes if n.instrument == "piano"][:3]
+    chord = Insert(0, piano[0].sample, piano[0].pitch, -6.0,
+                   chord=tuple((n.sample, n.pitch, -6.0) for n in piano[1:]))
+    s1, region = space.apply(s0, chord)
+    clips = s1.project.tracks[0].clips
+    assert [(c.sample, c.pitch) for c in clips] == [(n.sample, n.pitch) for n in piano]
+    assert len({c.start for c in clips}) == 1 and s1.slots[0].cursor == 1
+    assert region[1] >= int(np.ceil(max(c.end for c in clips) * F.SR))
+    s2, _ = space.apply(s1, Hold(1))  # the other slot catches up
+    s3, r3 = space.apply(s2, Hold(0))
+    on = p.target.onsets
+    for before, after in zip(clips, s3.project.tracks[0].clips):
+        natural = space._seconds[(before.sample, before.pitch)]
+        assert after.end == pytest.approx(min(on[2], before.start + natural), abs=1e-4)
+    assert r3 is not None and r3[0] == int(np.floor(on[1] * F.SR))
+
+
+def test_chord_offers_follow_the_prior(world):
+    """Where the prior hears three piano notes start, the first offer is that chord (one note per
+    pitch, at the prior's gains), then the single best note, Hold, then the chord of the best two."""
+    from producer.planner.prior import NotePrior
+
+    p = _problem(world, search={"chord": 4})
+    cat = p.catalogue
+    piano = np.flatnonzero(cat.instrument == "piano")
+    picks = [piano[0], piano[4], piano[7]]
+    score = np.zeros((len(p.target.onsets), len(cat)), np.float32)
+    gain = np.full(score.shape, -30.0, np.float32)
+    score[0, picks] = [0.9, 0.7, 0.5]
+    gain[0, picks] = [-3.0, -6.0, -9.0]
+    prior = NotePrior(score=score, gain_db=gain, instrument=cat.instrument)
+    p = dataclasses.replace(p, prior=prior)
+    s0 = p.space.initial()
+    slot = [s.instrument for s in s0.slots].index("piano")
+    st = dataclasses.replace(s0, slots=tuple(dataclasses.replace(x, cursor=0 if i == slot else 1)
+                                             for i, x in enumerate(s0.slots)))
+    acts = ordered_actions(p, st, p.evaluator.empty())
+    want = [(cat.notes[i].sample, cat.notes[i].pitch, g) for i, g in zip(picks, (-3.0, -6.0, -9.0))]
+    assert acts[0] == Insert(slot, *want[0], chord=tuple(want[1:]))
+    assert acts[1] == Insert(slot, *want[0]) and acts[2] == Hold(slot)
+    assert acts[3] == Insert(slot, *want[0], chord=(want[1],))
+    mono = dataclasses.replace(p, config=dataclasses.replace(
+        p.config, search=dataclasses.replace(p.config.search, chord=1)))
+    assert not any(isinstance(a, Insert) and a.chord for a in ordered_actions(mono, st, p.evaluator.empty()))
+
+
+def test_polyphonic_tracks_need_fewer_tracks_per_instrument():
+    from producer.planner.prior import NotePrior
+
+    # Piano starts three notes at once on every onset, bass one.
+    inst = np.array(["piano"] * 3 + ["bass"])
+    score = np.tile(np.array([1.0, 0.9, 0.8, 1.0], np.float32), (6, 1))
+    prior = NotePrior(score=score, gain_db=np.zeros_like(score), instrument=inst)
+    assert prior.choose_instruments(8) == ["piano", "piano", "piano", "bass"]
+    assert prior.choose_instruments(8, chord=4) == ["piano", "bass"]
+    assert prior.choose_instruments(8, chord=2) == ["piano", "piano", "bass"]

@@ -2,7 +2,8 @@
 
 A ``State`` holds the ``Project`` built so far and one ``Slot`` per track to be written. A slot's
 cursor is an index into the target's onset grid; a slot becomes a project track with its first
-insert (which fixes the track's instrument). Tracks are monophonic: one note at a time. The slot
+insert (which fixes the track's instrument). A track strikes one note or one chord at a time
+(``Insert.chord``: the notes struck with the first, up to ``search.chord`` in all). The slot
 that acts is always the unfinished slot with the earliest cursor (lowest index on ties), so the
 tracks are written side by side from left to right and no ordering of the same edits is searched
 twice. What each action does to a state is ``producer.planner.state.ActionSpace.apply``.
@@ -18,9 +19,15 @@ class Insert:
     sample: str
     pitch: int
     gain_db: float
+    chord: tuple[tuple[str, int, float], ...] = ()  # (sample, pitch, gain dB) of notes struck with it
+
+    def notes(self) -> tuple[tuple[str, int, float], ...]:
+        """Every note this insert strikes, the first one first."""
+        return ((self.sample, self.pitch, self.gain_db),) + self.chord
 
     def describe(self) -> str:
-        return f"insert {self.sample}@{self.pitch} {self.gain_db:+.1f} dB on slot {self.slot}"
+        return (f"insert {' + '.join(f'{s}@{p} {g:+.1f} dB' for s, p, g in self.notes())} "
+                f"on slot {self.slot}")
 
 
 @dataclass(frozen=True)
@@ -81,7 +88,7 @@ class Slot:
     track: int | None = None  # index in project.tracks once the slot has its first note
     cursor: int = 0  # index into the onset grid
     finished: bool = False
-    sounding: bool = False  # the track's last note is still held at the cursor
+    sounding: bool = False  # the track's last note (or chord) is still held at the cursor
     instrument: str | None = None  # chosen before the search (note prior); None: the first insert's
 
 

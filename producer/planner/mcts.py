@@ -120,7 +120,8 @@ def ordered_actions(problem: Problem, state: State, evaluation: Evaluation) -> l
             g = float(np.clip(gain + off, CLIP_GAIN_MIN_DB, CLIP_GAIN_MAX_DB))
             inserts.append(Insert(slot_i, note.sample, note.pitch, g))
     inserts = list(dict.fromkeys(inserts))
-    acts: list[Action] = inserts[:1] + [Hold(slot_i)] + inserts[1:3]
+    chords = chord_inserts(problem, slot_i, ranked) if problem.prior is not None else []
+    acts: list[Action] = chords[:1] + inserts[:1] + [Hold(slot_i)] + chords[1:] + inserts[1:3]
     if slot.sounding:
         acts.append(Rest(slot_i))
     acts += inserts[3:]
@@ -129,6 +130,25 @@ def ordered_actions(problem: Problem, state: State, evaluation: Evaluation) -> l
         # finish shortens the tree below it, which a max-backup search mistakes for a better branch.
         acts.append(Finish(slot_i))
     return acts
+
+
+def chord_inserts(problem: Problem, slot_i: int, ranked: list[tuple[int, float, bool]]) -> list[Insert]:
+    """Chords of the notes the prior hears start here (``ranked``, best first): every heard pitch
+    (up to ``search.chord`` notes), then the best few of them, largest first. One note per pitch
+    (for drums, per kit voice), each at the prior's gain. Empty for monophonic tracks or when the
+    prior hears one pitch."""
+    size = problem.config.search.chord
+    if size < 2:
+        return []
+    notes, picked, pitches = problem.catalogue.notes, [], set()
+    for note_i, gain, _ in ranked:
+        note = notes[note_i]
+        if note.pitch not in pitches:
+            pitches.add(note.pitch)
+            picked.append((note.sample, note.pitch, float(np.clip(gain, CLIP_GAIN_MIN_DB, CLIP_GAIN_MAX_DB))))
+        if len(picked) == size:
+            break
+    return [Insert(slot_i, *picked[0], chord=tuple(picked[1:m])) for m in range(len(picked), 1, -1)]
 
 
 def output_mel(problem: Problem, state: State, onset_index: int) -> np.ndarray | None:
@@ -381,4 +401,4 @@ def run_mcts(problem: Problem, *, seed: int = 0, evaluations: int | None = None,
                                         seconds=seconds if seconds is not None else b.seconds, progress=progress)
 
 
-__all__ = ["MCTS", "Node", "ordered_actions", "run_mcts", "Finish", "Insert", "Rest"]
+__all__ = ["MCTS", "Node", "chord_inserts", "ordered_actions", "run_mcts", "Finish", "Insert", "Rest"]

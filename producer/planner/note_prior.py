@@ -67,11 +67,11 @@ class ModelNotePrior(NotePrior):
         return NotePrior(score=np.where(self.named, self.score, 0.0), gain_db=self.gain_db,
                          instrument=self.instrument, floor_score=self.floor)
 
-    def choose_instruments(self, n_tracks: int, *, min_share: float = 0.03) -> list[str]:
+    def choose_instruments(self, n_tracks: int, *, min_share: float = 0.03, chord: int = 1) -> list[str]:
         """As NotePrior's, from the named notes only, with at most MAX_DRUM_TRACKS drum tracks:
         kick, snare and hi-hat on one beat made three of four tracks drums on the dev set, and
         one pitched track was left for chords, bass and melody (note F1 0 on piece_000)."""
-        ranked = self._named_prior.choose_instruments(n_tracks + 16, min_share=min_share)
+        ranked = self._named_prior.choose_instruments(n_tracks + 16, min_share=min_share, chord=chord)
         drums = [i for i in ranked if i == "drums"][:MAX_DRUM_TRACKS]
         chosen = (drums + [i for i in ranked if i != "drums"])[:n_tracks] if drums else ranked[:n_tracks]
         order = list(dict.fromkeys(i for i in ranked if i in chosen))

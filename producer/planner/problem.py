@@ -19,11 +19,11 @@ from producer.planner.reward import RewardModel
 from producer.planner.actions import State
 from producer.planner.catalogue import Catalogue
 from producer.planner.state import ActionSpace
-from producer.planner.target import Target, analyze, detect_onsets
+from producer.planner.target import Target, analyze, onset_times
 from producer.project import Project
 from producer.render.engine import Renderer
 
-# Onset candidates' peak-picking threshold (see ``detect_onsets``); the prior filters them.
+# Onset candidates' peak-picking threshold (see ``onset_times``); the prior filters them.
 CANDIDATE_DELTA = 0.01
 
 
@@ -65,7 +65,7 @@ def build_problem(y: np.ndarray, library, model, config: PlannerConfig, *, rende
             # A generous threshold (recall 0.97 of true onsets on the benchmark targets, 3 candidates
             # per true onset); the note prior then keeps the candidates where it hears a note start.
             # (Its tempo is not used: producer.rhythm estimates tempo, beats and meter in analyze.)
-            onsets, _ = detect_onsets(y, delta=CANDIDATE_DELTA)
+            onsets = onset_times(y, delta=CANDIDATE_DELTA)
         target = analyze(y, model, window_seconds=config.analysis.window_seconds,
                          hop_seconds=config.analysis.hop_seconds, onsets=onsets, tempo=tempo)
     catalogue = catalogue or Catalogue.build(library, renderer, model)
@@ -79,7 +79,7 @@ def build_problem(y: np.ndarray, library, model, config: PlannerConfig, *, rende
         keep = prior.onsets_with_notes()
         if keep.any():
             target, prior = target.keep_onsets(keep), prior.keep_onsets(keep)
-    instruments = prior.choose_instruments(config.search.tracks) or None
+    instruments = prior.choose_instruments(config.search.tracks, chord=config.search.chord) or None
     if instruments is None:
         prior = None  # it hears no note: tracks take the instrument of their first insert
     space = ActionSpace(target, catalogue, renderer, n_slots=config.search.tracks, effects=config.effects,

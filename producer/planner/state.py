@@ -3,9 +3,9 @@ applies them to it, for one target and library.
 
 Note phase (one cursor per track slot, see ``producer.planner.actions``):
 
-- ``Insert(slot, sample, pitch, gain_db)``: place a note at the cursor, held to the next onset
-  (or less if the sample runs out); cursor to the next onset.
-- ``Hold(slot)``: sustain the sounding note to the next onset; cursor to the next onset.
+- ``Insert(slot, sample, pitch, gain_db, chord)``: place a note (and the chord's other notes) at
+  the cursor, each held to the next onset (or less if its sample runs out); cursor to the next onset.
+- ``Hold(slot)``: sustain the sounding note or chord to the next onset; cursor to the next onset.
 - ``Rest(slot)``: leave silence after the sounding note; cursor to the next onset.
 - ``Finish(slot)``: the track is done (no more notes).
 
@@ -138,7 +138,8 @@ class ActionSpace:
         return self._set_slot(state, action.slot, replace(slot, finished=True, sounding=False)), None
 
     def _hold(self, state: State, action: Hold):
-        # Hold sustains the sounding note to the next onset (if the sample lasts).
+        # Hold sustains the sounding note (every note of the chord struck with it) to the next
+        # onset, each as long as its sample lasts.
         slot = state.slots[action.slot]
         nxt, finished_next, _, until = self._span(slot)
         new_slot = replace(slot, cursor=nxt, finished=finished_next)
@@ -146,35 +147,48 @@ class ActionSpace:
             return self._set_slot(state, action.slot, new_slot), None
         project = state.project
         track = project.tracks[slot.track]
-        last = track.clips[-1]
-        natural = self._seconds.get((last.sample, last.pitch), math.inf)
-        end = min(last.start + natural, until)
-        if end <= last.end + 1e-6:
+        struck = track.clips[-1].start
+        first = len(track.clips)
+        while first > 0 and abs(track.clips[first - 1].start - struck) < 1e-9:
+            first -= 1
+        clips, lo, hi, ringing = list(track.clips), math.inf, -math.inf, False
+        for i in range(first, len(clips)):
+            clip = clips[i]
+            natural = self._seconds.get((clip.sample, clip.pitch), math.inf)
+            end = min(clip.start + natural, until)
+            if end <= clip.end + 1e-6:
+                continue
+            lo, hi = min(lo, clip.end), max(hi, end)
+            clips[i] = replace(clip, hold=round(end - clip.start, 6))
+            ringing = ringing or end >= until - 1e-6
+        if hi < lo:
             return self._set_slot(state, action.slot, replace(new_slot, sounding=False)), None
-        longer = replace(last, hold=round(end - last.start, 6))
-        project = project.replace_track(slot.track, replace(track, clips=track.clips[:-1] + (longer,)))
-        if end < until - 1e-6:
-            new_slot = replace(new_slot, sounding=False)  # the sample ran out before the onset
-        region = self._region(project, slot.track, last.end, end)
+        project = project.replace_track(slot.track, replace(track, clips=tuple(clips)))
+        new_slot = replace(new_slot, sounding=ringing)  # False: every sample ran out before the onset
+        region = self._region(project, slot.track, lo, hi)
         return self._set_slot(replace(state, project=project), action.slot, new_slot), region
 
     def _insert(self, state: State, action: Insert):
         slot = state.slots[action.slot]
         nxt, finished_next, here, until = self._span(slot)
         project = state.project
-        natural = self._seconds.get((action.sample, action.pitch), math.inf)
-        hold = round(max(1e-3, min(natural, until - here)), 6)
-        clip = Clip(sample=action.sample, start=here, hold=hold, pitch=action.pitch, gain_db=action.gain_db)
+        clips = []
+        for sample, pitch, gain_db in action.notes():
+            natural = self._seconds.get((sample, pitch), math.inf)
+            hold = round(max(1e-3, min(natural, until - here)), 6)
+            clips.append(Clip(sample=sample, start=here, hold=hold, pitch=pitch, gain_db=gain_db))
         track_index = slot.track
         if track_index is None:
             inst = self.catalogue.notes[self.catalogue.index[(action.sample, action.pitch)]].instrument
-            project = project.add_track(Track(name=_track_name(project, inst), instrument=inst, clips=(clip,)))
+            project = project.add_track(Track(name=_track_name(project, inst), instrument=inst, clips=tuple(clips)))
             track_index = len(project.tracks) - 1
         else:
-            project = project.replace_track(track_index, project.tracks[track_index].with_clip(clip))
+            track = project.tracks[track_index]
+            project = project.replace_track(track_index, replace(track, clips=track.clips + tuple(clips)))
+        longest = max(c.hold for c in clips)
         new_slot = Slot(track=track_index, cursor=nxt, finished=finished_next,
-                        sounding=hold >= until - here - 1e-6, instrument=slot.instrument)
-        region = self._region(project, track_index, here, here + hold)
+                        sounding=longest >= until - here - 1e-6, instrument=slot.instrument)
+        region = self._region(project, track_index, here, here + longest)
         return self._set_slot(replace(state, project=project), action.slot, new_slot), region
 
     _APPLY = {Stop: _stop, AddEffect: _edit_effects, SetParam: _edit_effects, Rest: _rest, Finish: _finish,

@@ -120,7 +120,9 @@ class Counts:
     elapsed: float
 
 
-def _ray_dir() -> str:
+def ray_temp_dir() -> str:
+    """Where a local Ray instance keeps its files by default: ``producer-ray`` in the system temp
+    folder (``$TMPDIR``), or in /tmp when that path is too long for Ray's socket paths."""
     base = tempfile.gettempdir()
     if len(base) + len("/producer-ray") > MAX_RAY_DIR:
         base = "/tmp"
@@ -144,16 +146,25 @@ def check_address(address: str, *, timeout: float = 3.0) -> None:
 
 class RayCluster:
     """A Ray connection for one batch: ``with RayCluster(workers=2) as cluster`` starts a local
-    instance with that many CPUs (no dashboard, its files in the system temp folder) and shuts it
-    down at the end; ``RayCluster(address="HOST:PORT")`` joins a running cluster instead. When Ray
-    is already initialised in this process (tests, notebooks) that instance is used and kept.
+    instance with that many CPUs (no dashboard, its files in ``temp_dir``, by default
+    :func:`ray_temp_dir`) and shuts it down at the end; ``RayCluster(address="HOST:PORT")`` joins a
+    running cluster instead. When Ray is already initialised in this process (tests, notebooks)
+    that instance is used and kept.
+
+    ``temp_dir`` may be at most ``MAX_RAY_DIR`` characters long: Ray puts its sockets a session
+    folder below it, and a socket's path may hold 107 bytes.
     """
 
-    def __init__(self, *, workers: int | None = None, address: str | None = None):
+    def __init__(self, *, workers: int | None = None, address: str | None = None,
+                 temp_dir: str | os.PathLike | None = None):
         if workers is not None and (isinstance(workers, bool) or workers < 1):
             raise InputError(f"--workers {workers}: must be at least 1")
         if address is not None:
             check_address(address)
+        self.temp_dir = os.path.abspath(temp_dir) if temp_dir is not None else ray_temp_dir()
+        if len(self.temp_dir) > MAX_RAY_DIR:
+            raise ValueError(f"Ray temp folder {self.temp_dir}: {len(self.temp_dir)} characters; Ray's socket "
+                             f"paths leave room for {MAX_RAY_DIR}")
         self.workers = workers
         self.address = address
         self._started = False
@@ -175,7 +186,7 @@ class RayCluster:
             else:
                 # "local": a new instance of our own, never someone else's cluster on this machine.
                 ray.init(address="local", num_cpus=self.workers or os.cpu_count() or 1,
-                         object_store_memory=256 * 2**20, _temp_dir=_ray_dir(), **common)
+                         object_store_memory=256 * 2**20, _temp_dir=self.temp_dir, **common)
             self._started = True
         self.start_seconds = time.perf_counter() - t0
         return self
@@ -211,7 +222,10 @@ def _attempt(run_job: Callable[[dict], dict], job: dict) -> dict:
     # Each worker keeps its own numba cache (librosa's compiled beat tracker and friends): workers
     # that compile the same functions at once can leave a cache that crashes whoever loads it
     # next (a segmentation fault seen in a fresh install). Set before numba is first imported.
-    os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(_ray_dir(), f"numba-{os.getpid()}"))
+    # In the worker's system temp folder (inherited from whoever started Ray): no socket path
+    # limits here, so no fallback to /tmp either.
+    os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(tempfile.gettempdir(), "producer-ray",
+                                                          f"numba-{os.getpid()}"))
     t0 = time.perf_counter()
     try:
         figures = run_job(job)

@@ -60,8 +60,10 @@ def tiny_library(tiny_library_dir):
 
 @pytest.fixture(scope="session", autouse=True)
 def _temp_files_stay_in_the_test_folder(tmp_path_factory):
-    """Libraries that write to the system temp folder (stable-baselines3's logger, tempfile users)
-    write into this run's own temporary folder instead."""
+    """Libraries that write to the system temp folder (stable-baselines3's logger, tempfile users,
+    the numba caches of Ray's workers, which inherit it) write into this run's own temporary folder
+    instead. Ray's own files go where the tests' RayCluster puts them (``temp_dir``): this folder's
+    path is too long for Ray's sockets."""
     import os
     import tempfile
 

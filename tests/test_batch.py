@@ -33,7 +33,8 @@ def ray_local(tmp_path_factory):
     ray = pytest.importorskip("ray")
     from producer.batch import RayCluster
 
-    with RayCluster(workers=2) as cluster:
+    # Ray's files in this run's temporary folder (a short path: Ray's socket paths must fit).
+    with RayCluster(workers=2, temp_dir=tmp_path_factory.mktemp("ray")) as cluster:
         assert ray.is_initialized() and cluster.capacity == 2
         yield cluster
     assert not ray.is_initialized()
@@ -108,6 +109,22 @@ def test_batch_writes_each_input_as_the_single_command_does(ray_local, files, tm
     # --resume with other settings is refused (the folders would not belong together).
     assert _batch(files, out, "--resume", "--evaluations", "20") == 2
     assert "same ones" in capsys.readouterr().err
+
+
+def test_ray_keeps_its_files_in_the_folder_it_is_given(ray_local, monkeypatch):
+    import tempfile
+    from pathlib import Path
+
+    from producer.batch import MAX_RAY_DIR, RayCluster, ray_temp_dir
+
+    assert list(Path(ray_local.temp_dir).glob("session_*/sockets"))
+    # By default: the system temp folder, unless its path leaves no room for Ray's socket paths.
+    monkeypatch.setattr(tempfile, "tempdir", "/scratch")
+    assert ray_temp_dir() == "/scratch/producer-ray" and RayCluster().temp_dir == "/scratch/producer-ray"
+    monkeypatch.setattr(tempfile, "tempdir", "/" + "x" * (MAX_RAY_DIR - 12))
+    assert ray_temp_dir() == "/tmp/producer-ray"
+    with pytest.raises(ValueError, match="socket paths"):
+        RayCluster(temp_dir="/" + "x" * MAX_RAY_DIR)
 
 
 def test_force_replaces_only_producers_folders(ray_local, files, tmp_path, capsys):
@@ -220,8 +237,7 @@ def test_inputs_and_names(tmp_path):
 HEAD_NODE = """
 import sys
 import ray
-from producer.batch import _ray_dir
-ray.init(address="local", num_cpus=1, include_dashboard=False, _temp_dir=_ray_dir(),
+ray.init(address="local", num_cpus=1, include_dashboard=False, _temp_dir=sys.argv[1],
          object_store_memory=100 * 2**20)
 print(ray.get_runtime_context().gcs_address, flush=True)
 sys.stdin.read()  # runs until the test closes its input
@@ -229,7 +245,7 @@ ray.shutdown()
 """
 
 
-def test_joins_a_running_cluster_with_address(tiny_library_dir, tmp_path):
+def test_joins_a_running_cluster_with_address(tiny_library_dir, tmp_path, tmp_path_factory):
     """A Ray head node in another process; `producer batch --address` runs its job there."""
     import subprocess
     import sys
@@ -240,8 +256,8 @@ def test_joins_a_running_cluster_with_address(tiny_library_dir, tmp_path):
     src = tmp_path / "song" / "project.json"
     src.parent.mkdir()
     src.write_text(json.dumps(project))
-    head = subprocess.Popen([sys.executable, "-c", HEAD_NODE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            text=True)
+    head = subprocess.Popen([sys.executable, "-c", HEAD_NODE, str(tmp_path_factory.mktemp("head"))],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         address = head.stdout.readline().strip()
         assert address, "the head node did not start"

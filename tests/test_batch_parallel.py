@@ -24,11 +24,11 @@ enabled = false
 
 
 @pytest.fixture(scope="module")
-def ray_local():
+def ray_local(tmp_path_factory):
     pytest.importorskip("ray")
     from producer.batch import RayCluster
 
-    with RayCluster(workers=2) as cluster:
+    with RayCluster(workers=2, temp_dir=tmp_path_factory.mktemp("ray")) as cluster:
         yield cluster
 
 

@@ -16,7 +16,6 @@ differently, so an in-process build after a render is not byte-identical to the 
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ import numpy as np
 
 from producer.errors import InputError, SampleError
 from producer.instruments import DRUM_KIT, INSTRUMENTS, note_name
+from producer.weights import sha256_of
 
 DEFAULT_SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 SR = 44100
@@ -139,14 +139,6 @@ def finish(y: np.ndarray, sr: int, *, name: str = "sample") -> np.ndarray:
     return y.astype(np.float32)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _preset_names(soundfont: Path) -> dict[tuple[int, int], str]:
     import fluidsynth
 
@@ -224,7 +216,7 @@ def build(
             "version": 1,
             "source": {
                 "soundfont": soundfont.name,
-                "sha256": _sha256(soundfont),
+                "sha256": sha256_of(soundfont),
                 "credit": FLUID_CREDIT if is_fluid else "",
                 "licence": licence,
             },

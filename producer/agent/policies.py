@@ -7,17 +7,17 @@ training config and command, figures, and the zip's sha256. Shipped policies liv
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from producer.agent.features import FeatureScaler
 from producer.errors import ModelError
+from producer.weights import from_json, sha256_of, to_json, write_model_files
 
 POLICY_DIR = Path(__file__).resolve().parent / "data"
 TASKS = ("cross", "imitate")
@@ -46,15 +46,11 @@ class TrainConfig:
     pretrain_explore: float = 0.3
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["net_arch"] = list(self.net_arch)
-        return d
+        return to_json(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
-        d = dict(d)
-        d["net_arch"] = tuple(d["net_arch"])
-        return cls(**d)
+        return from_json(cls, d)
 
     @property
     def name(self) -> str:
@@ -186,24 +182,10 @@ class AgentPolicy:
         return np.asarray(self.model.predict(np.asarray(obs, np.float32), deterministic=True)[0], np.float64)
 
     def save(self, path_stem: str | os.PathLike) -> Path:
-        """Write STEM.zip and STEM.json (temp names, then os.replace, json last)."""
-        stem = Path(path_stem)
-        stem.parent.mkdir(parents=True, exist_ok=True)
-        zpath, jpath = stem.with_suffix(".zip"), stem.with_suffix(".json")
-        ztmp, jtmp = stem.with_name(f".{stem.name}.tmp.zip"), stem.with_name(f".{stem.name}.tmp.json")
-        try:
-            self.model.save(str(ztmp))
-            meta = dict(self.meta)
-            meta.update({"format": "producer-agent-policy", "task": self.task, "algo": self.config.algo,
-                         "config": self.config.to_dict(), "scaler": self.scaler.to_dict(),
-                         "sha256": hashlib.sha256(ztmp.read_bytes()).hexdigest()})
-            jtmp.write_text(json.dumps(meta, indent=2) + "\n")
-            os.replace(ztmp, zpath)
-            os.replace(jtmp, jpath)
-        finally:
-            for p in (ztmp, jtmp):
-                p.unlink(missing_ok=True)
-        return zpath
+        """Write STEM.zip and STEM.json (staged: producer.weights.write_model_files)."""
+        meta = {**self.meta, "format": "producer-agent-policy", "task": self.task, "algo": self.config.algo,
+                "config": self.config.to_dict(), "scaler": self.scaler.to_dict()}
+        return write_model_files(path_stem, self.model.save, meta)
 
 
 def policy_path(name_or_path: str | os.PathLike) -> Path:
@@ -230,7 +212,7 @@ def read_meta(name_or_path) -> tuple[Path, dict]:
         raise ModelError(f"--policy {name_or_path}: {jpath.name} is not valid JSON") from None
     if not isinstance(meta, dict) or meta.get("format") != "producer-agent-policy" or meta.get("task") not in TASKS:
         raise ModelError(f"--policy {name_or_path}: {jpath.name} is not a listening-agent policy")
-    if meta.get("sha256") != hashlib.sha256(zpath.read_bytes()).hexdigest():
+    if meta.get("sha256") != sha256_of(zpath):
         raise ModelError(f"--policy {name_or_path}: {zpath.name} does not match the checksum in {jpath.name}")
     return stem, meta
 

@@ -11,11 +11,10 @@ Shipped policies live in ``producer/drums/data/policies/`` (``drums-4_4`` ...).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +23,7 @@ from producer.drums.env import DrumEnv
 from producer.drums.reward import RewardWeights, StyleTerms
 from producer.drums.style import POLICY_VOICES, StyleModel, style_model
 from producer.errors import ModelError
+from producer.weights import from_json, sha256_of, to_json, write_model_files
 
 POLICY_DIR = Path(__file__).resolve().parent / "data" / "policies"
 
@@ -62,18 +62,11 @@ class TrainConfig:
     check_bars: int = 30
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["voices"] = list(self.voices)
-        d["net_arch"] = list(self.net_arch)
-        return d
+        return to_json(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
-        d = dict(d)
-        d["voices"] = tuple(d["voices"])
-        d["net_arch"] = tuple(d["net_arch"])
-        d["weights"] = RewardWeights(**d["weights"])
-        return cls(**d)
+        return from_json(cls, d)
 
 
 @dataclass
@@ -137,26 +130,9 @@ class DrumPolicy:
 
     # ---- files --------------------------------------------------------------------------------
     def save(self, path_stem: str | os.PathLike) -> Path:
-        """Write ``STEM.zip`` and ``STEM.json`` (staged: temp names, then os.replace, the json
-        last, so a reader never pairs a new zip with an old checksum); returns the zip path."""
-        stem = Path(path_stem)
-        stem.parent.mkdir(parents=True, exist_ok=True)
-        zpath, jpath = stem.with_suffix(".zip"), stem.with_suffix(".json")
-        ztmp = stem.with_name(f".{stem.name}.tmp.zip")
-        jtmp = stem.with_name(f".{stem.name}.tmp.json")
-        try:
-            self.model.save(str(ztmp))
-            meta = dict(self.meta)
-            meta.update({"config": self.config.to_dict(),
-                         "sha256": hashlib.sha256(ztmp.read_bytes()).hexdigest()})
-            jtmp.write_text(json.dumps(meta, indent=2) + "\n")
-            os.replace(ztmp, zpath)
-            os.replace(jtmp, jpath)
-        finally:
-            for p in (ztmp, jtmp):
-                if p.exists():
-                    p.unlink()
-        return zpath
+        """Write ``STEM.zip`` and ``STEM.json`` (staged: producer.weights.write_model_files);
+        returns the zip path."""
+        return write_model_files(path_stem, self.model.save, {**self.meta, "config": self.config.to_dict()})
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "DrumPolicy":
@@ -170,8 +146,7 @@ class DrumPolicy:
         if not zpath.is_file() or not jpath.is_file():
             raise ModelError(f"policy {stem}: needs both {zpath.name} and {jpath.name}")
         meta = json.loads(jpath.read_text())
-        digest = hashlib.sha256(zpath.read_bytes()).hexdigest()
-        if meta.get("sha256") != digest:
+        if meta.get("sha256") != sha256_of(zpath):
             raise ModelError(f"policy {zpath}: checksum does not match {jpath.name} (corrupt file?)")
         if "config" not in meta or "meter" not in meta["config"]:
             raise ModelError(f"policy {zpath}: made by an older producer (no meter); retrain it")

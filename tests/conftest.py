@@ -58,6 +58,41 @@ def tiny_library(tiny_library_dir):
     return Library.from_manifest(tiny_library_dir)
 
 
+# A search small enough for end-to-end tests: 60 evaluations, 2 tracks, no effects.
+SMALL_PRESET = """
+[budget]
+evaluations = 60
+seconds = 3600.0
+[search]
+tracks = 2
+candidates = 4
+batch = 4
+rounds = 1
+[effects]
+enabled = false
+"""
+
+
+@pytest.fixture(scope="session")
+def recreate_inputs(tmp_path_factory):
+    """What the recreate tests search (read only): (root, library folder, Library, target.wav,
+    preset file): 4 s of five piano notes and a kick rendered from a synthetic library, and
+    SMALL_PRESET."""
+    from producer.planner.synthetic import random_arrangement, write_synthetic_library
+    from producer.render.engine import Renderer
+    from producer.samples import Library
+
+    root = tmp_path_factory.mktemp("recreate")
+    lib_dir = write_synthetic_library(root / "lib", instruments=("piano",), drums=("kick",))
+    lib = Library.from_manifest(lib_dir)
+    truth = random_arrangement(lib, seconds=4.0, n_notes=5, seed=1)
+    target = root / "target.wav"
+    sf.write(target, Renderer(lib).render(truth).mix[:, : 4 * SR].T, SR)
+    preset = root / "tiny.toml"
+    preset.write_text(SMALL_PRESET)
+    return root, lib_dir, lib, target, preset
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _temp_files_stay_in_the_test_folder(tmp_path_factory):
     """Libraries that write to the system temp folder (stable-baselines3's logger, tempfile users,

@@ -2,25 +2,8 @@
 the module) give the serial search's scores (to the embedding's last bits), decisions and files."""
 import numpy as np
 import pytest
-import soundfile as sf
 
 from producer.cli import main
-from producer.planner.synthetic import random_arrangement, write_synthetic_library
-from producer.render.engine import Renderer
-from producer.samples import Library
-
-PRESET = """
-[budget]
-evaluations = 60
-seconds = 3600.0
-[search]
-tracks = 2
-candidates = 4
-batch = 4
-rounds = 1
-[effects]
-enabled = false
-"""
 
 
 @pytest.fixture(scope="module")
@@ -33,16 +16,8 @@ def ray_local(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory):
-    root = tmp_path_factory.mktemp("parallel")
-    lib_dir = write_synthetic_library(root / "lib", instruments=("piano",), drums=("kick",))
-    lib = Library.from_manifest(lib_dir)
-    truth = random_arrangement(lib, seconds=4.0, n_notes=5, seed=1)
-    target = root / "target.wav"
-    sf.write(target, Renderer(lib).render(truth).mix[:, : 4 * 44100].T, 44100)
-    preset = root / "tiny.toml"
-    preset.write_text(PRESET)
-    return root, lib_dir, lib, target, preset
+def files(recreate_inputs):
+    return recreate_inputs
 
 
 def test_actors_score_a_batch_as_this_process_does(ray_local, files):

@@ -6,35 +6,11 @@ import pytest
 import soundfile as sf
 
 from producer.cli import main
-from producer.planner.synthetic import random_arrangement, write_synthetic_library
-from producer.render.engine import Renderer
-from producer.samples import Library
-
-PRESET = """
-[budget]
-evaluations = 60
-seconds = 3600.0
-[search]
-tracks = 2
-candidates = 4
-batch = 4
-rounds = 1
-[effects]
-enabled = false
-"""
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory):
-    root = tmp_path_factory.mktemp("recreate")
-    lib_dir = write_synthetic_library(root / "lib", instruments=("piano",), drums=("kick",))
-    lib = Library.from_manifest(lib_dir)
-    truth = random_arrangement(lib, seconds=4.0, n_notes=5, seed=1)
-    mix = Renderer(lib).render(truth).mix
-    target = root / "target.wav"
-    sf.write(target, mix[:, : 4 * 44100].T, 44100)
-    preset = root / "tiny.toml"
-    preset.write_text(PRESET)
+def files(recreate_inputs):
+    root, lib_dir, lib, target, preset = recreate_inputs
     return root, lib_dir, target, preset
 
 

@@ -56,6 +56,9 @@ class Target:
     beats: np.ndarray = field(default_factory=lambda: np.zeros(0))
     downbeats: np.ndarray = field(default_factory=lambda: np.zeros(0))
     time_signature: tuple[int, int] = (4, 4)
+    # The whole input's length (s) when a small budget had only its first ``duration`` s analysed
+    # (``producer.planner.budget``); None when the whole input was.
+    input_duration: float | None = None
 
     def keep_onsets(self, keep: np.ndarray) -> "Target":
         """The same target with only the onsets where ``keep`` [shape=(k,)] is true."""
@@ -101,19 +104,53 @@ def to_planner_rate(y: np.ndarray, sr: int) -> np.ndarray:
     return resample(to_mono(y), sr, F.SR) if sr != F.SR else to_mono(y)
 
 
+ONSET_HOP = 256  # onset detection's hop (11.6 ms)
+
+
+def warm_up() -> None:
+    """Import what the analysis calls: librosa's onset, beat and feature modules load their
+    compiled numba kernels on import (2-4 s on 2 busy cores). A run with a wall-clock budget
+    pays this first, so that the time left is known when it chooses how much to analyse."""
+    import librosa.beat  # noqa: F401
+    import librosa.feature  # noqa: F401
+    import librosa.onset  # noqa: F401
+
+
 def detect_onsets(y: np.ndarray, sr: int = F.SR, *, delta: float = 0.04) -> tuple[np.ndarray, float]:
-    """Onset times (s) and tempo (BPM) of mono ``y``.
+    """Onset times (s) and tempo (BPM) of mono ``y``: ``onset_times`` and librosa's tempo estimate
+    from the same envelope (the planner takes its tempo from ``producer.rhythm`` instead)."""
+    import librosa
+
+    onsets, env = _onsets(y, sr, delta)
+    try:
+        tempo = float(np.atleast_1d(librosa.feature.rhythm.tempo(onset_envelope=env, sr=sr, hop_length=ONSET_HOP))[0])
+    except Exception:  # pragma: no cover - librosa fails only on degenerate envelopes
+        tempo = 120.0
+    if not np.isfinite(tempo) or not 20.0 <= tempo <= 400.0:
+        tempo = 120.0
+    return onsets, tempo
+
+
+def onset_times(y: np.ndarray, sr: int = F.SR, *, delta: float = 0.04) -> np.ndarray:
+    """Onset times (s) of mono ``y`` [shape=(k,)], ascending.
 
     Spectral-flux peaks (hop 256, 11.6 ms; a low threshold, since soft attacks under louder notes
     are easy to miss and a spare cursor position costs only a hold), each refined to the steepest
-    rise (the first at least half the steepest) of the 3 ms log-energy envelope between the flux minimum before the peak and the peak:
-    peak picking alone lands 10-30 ms late, backtracking alone up to 40 ms early. An onset at the
-    very start is added when the sound begins before the first detected onset. ``delta`` is the
-    peak picker's threshold (librosa's, on the normalised flux).
+    rise (the first at least half the steepest) of the 3 ms log-energy envelope between the flux
+    minimum before the peak and the peak: peak picking alone lands 10-30 ms late, backtracking
+    alone up to 40 ms early. An onset at the very start is added when the sound begins before the
+    first detected onset. ``delta`` is the peak picker's threshold (librosa's, on the normalised
+    flux). The planner calls this, not ``detect_onsets``: the tempo estimate cost 0.3 s a minute.
     """
+    return _onsets(y, sr, delta)[0]
+
+
+
+def _onsets(y: np.ndarray, sr: int, delta: float) -> tuple[np.ndarray, np.ndarray]:
+    """(onset times (s) as ``onset_times``, the spectral-flux envelope they were picked from)."""
     import librosa
 
-    hop = 256
+    hop = ONSET_HOP
     env = librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop)
     peaks = librosa.onset.onset_detect(onset_envelope=env, sr=sr, hop_length=hop, delta=delta, units="frames")
     early = librosa.onset.onset_backtrack(peaks, env) if len(peaks) else peaks
@@ -127,14 +164,7 @@ def detect_onsets(y: np.ndarray, sr: int = F.SR, *, delta: float = 0.04) -> tupl
     for t in onsets[1:]:
         if t - keep[-1] >= 0.03:  # two peaks of one attack
             keep.append(t)
-    onsets = np.array(keep)
-    try:
-        tempo = float(np.atleast_1d(librosa.feature.rhythm.tempo(onset_envelope=env, sr=sr, hop_length=hop))[0])
-    except Exception:  # pragma: no cover - librosa fails only on degenerate envelopes
-        tempo = 120.0
-    if not np.isfinite(tempo) or not 20.0 <= tempo <= 400.0:
-        tempo = 120.0
-    return onsets.astype(np.float64), tempo
+    return np.array(keep).astype(np.float64), env
 
 
 def _refine(y: np.ndarray, sr: int, a: int, b: int) -> float:
@@ -187,7 +217,7 @@ def analyze(y: np.ndarray, model, *, window_seconds: float = 3.0, hop_seconds: f
     n_fr = -(-n_seg * sr // F.HOP)  # frames centred inside the scored span
     frame_chroma, frame_db, frame_mel = F.frame_features(y, 0, 0, n_fr, sr=sr)
     if onsets is None:
-        onsets, _ = detect_onsets(y, sr)
+        onsets = onset_times(y, sr)
     if rhythm is None:
         from producer.rhythm import analyze_rhythm
 

@@ -22,6 +22,17 @@ points, held before the first and after the last; the envelope replaces the cons
 
     {"type": "lowpass", "params": {"q": 0.7}, "automation": {"cutoff_hz": [[0.0, 200.0], [2.0, 8000.0]]}}
     {"name": "Pad", ..., "automation": {"gain_db": [[0.0, -24.0], [1.5, 0.0]]}}
+
+The song's time (optional; written only when set): ``downbeat`` is where bar 1 starts (s, at least
+0 and under one bar), and ``tempo_map`` the tempo from given times on, ``[[time s, BPM], ...]``:
+times strictly increasing, the first at ``downbeat``, each tempo held until the next point. Bar
+lines fall at ``downbeat`` and every bar after it, counted through the map; ``tempo`` stays the
+piece's one tempo (what a reader that ignores the map shows). Tempi are quarter notes per minute.
+The lead-in before ``downbeat`` is not a bar of the meter: every exporter writes it as a short
+pickup bar (``producer.export.conductor``)::
+
+    {"tempo": 97.0, "time_signature": [4, 4], "downbeat": 0.43,
+     "tempo_map": [[0.43, 97.0], [10.325, 101.5]], ...}
 """
 from __future__ import annotations
 
@@ -47,6 +58,11 @@ MAX_PROJECT_BYTES = 50 * 2**20
 MAX_AUTOMATION_POINTS = 4096
 # The track fields an envelope may drive, with their ranges (the same as the constants').
 TRACK_AUTOMATION = {"gain_db": (-96.0, 24.0), "pan": (-1.0, 1.0)}
+
+# Points in a tempo map: 600 s of one-bar changes at 400 BPM in 1/4 is 4000 points; a map from the
+# beats changes tempo at most once a bar, and far less often where the tempo holds.
+MAX_TEMPO_POINTS = 4096
+TEMPO_RANGE = (20.0, 400.0)
 
 # (time s, value) breakpoints, times strictly increasing.
 Envelope = tuple[tuple[float, float], ...]
@@ -167,6 +183,26 @@ class Project:
     tempo: float = 120.0
     time_signature: tuple[int, int] = (4, 4)
     tracks: tuple[Track, ...] = field(default_factory=tuple)
+    # Where bar 1 starts (s), in [0, one bar); the lead-in before it is a pickup in every export.
+    downbeat: float = 0.0
+    # ((time s, BPM), ...): the tempo from each time on; empty: ``tempo`` throughout. The first
+    # point is at ``downbeat``.
+    tempo_map: tuple[tuple[float, float], ...] = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "tempo_map", tuple((float(t), float(b)) for t, b in self.tempo_map))
+
+    @property
+    def bar_quarters(self) -> float:
+        """Quarter notes in one bar of the time signature (3 in 6/8)."""
+        num, den = self.time_signature
+        return num * 4.0 / den
+
+    @property
+    def bar_seconds(self) -> float:
+        """Length of bar 1 (s): one bar at the tempo in force at ``downbeat``."""
+        bpm = self.tempo_map[0][1] if self.tempo_map else self.tempo
+        return self.bar_quarters * 60.0 / bpm
 
     @property
     def end(self) -> float:
@@ -189,6 +225,9 @@ class Project:
             "sample_rate": self.sample_rate,
             "tempo": self.tempo,
             "time_signature": list(self.time_signature),
+            # Written only when set: a project without them keeps its bytes.
+            **({"downbeat": self.downbeat} if self.downbeat else {}),
+            **({"tempo_map": [[t, b] for t, b in self.tempo_map]} if self.tempo_map else {}),
             "tracks": [
                 {
                     "name": t.name,
@@ -320,13 +359,14 @@ def _list(data: dict, key: str, where: str) -> list:
 
 
 def _project_from_dict(data: Any) -> Project:
-    _fields(data, "", ("format", "version", "tracks"), ("sample_rate", "tempo", "time_signature"))
+    _fields(data, "", ("format", "version", "tracks"),
+            ("sample_rate", "tempo", "time_signature", "downbeat", "tempo_map"))
     if data["format"] != FORMAT:
         raise ProjectError(f"format: expected {FORMAT!r}, got {data['format']!r}")
     if data["version"] != VERSION:
         raise ProjectError(f"version: {data['version']!r} is not supported (this producer reads {VERSION})")
     sr = _integer(data, "sample_rate", "", 8000, 192000, default=44100)
-    tempo = _number(data, "tempo", "", 20.0, 400.0, default=120.0)
+    tempo = _number(data, "tempo", "", *TEMPO_RANGE, default=120.0)
     ts = data.get("time_signature", [4, 4])
     if (not isinstance(ts, list) or len(ts) != 2 or not all(isinstance(x, int) and not isinstance(x, bool) for x in ts)
             or not 1 <= ts[0] <= 32 or ts[1] not in (1, 2, 4, 8, 16, 32)):
@@ -342,7 +382,38 @@ def _project_from_dict(data: Any) -> Project:
     for i, t in enumerate(tracks):
         if t.end > MAX_PROJECT_SECONDS:
             raise ProjectError(f"tracks[{i}]: ends at {t.end:g} s, over the limit of {MAX_PROJECT_SECONDS:g} s")
-    return Project(sample_rate=sr, tempo=tempo, time_signature=(ts[0], ts[1]), tracks=tracks)
+    project = Project(sample_rate=sr, tempo=tempo, time_signature=(ts[0], ts[1]), tracks=tracks)
+    return _time_from_dict(data, project)
+
+
+def _time_from_dict(data: dict, project: Project) -> Project:
+    """``project`` with ``data``'s downbeat and tempo map, checked: the map's points in order, the
+    first at the downbeat, and the downbeat inside one bar at the tempo in force there."""
+    downbeat = _number(data, "downbeat", "", 0.0, MAX_PROJECT_SECONDS, default=0.0)
+    raw = data.get("tempo_map", [])
+    if not isinstance(raw, list):
+        raise ProjectError(f"tempo_map: expected a list of [time s, BPM] points, got {type(raw).__name__}")
+    if len(raw) > MAX_TEMPO_POINTS:
+        raise ProjectError(f"tempo_map: {len(raw)} points, over the limit of {MAX_TEMPO_POINTS}")
+    points: list[tuple[float, float]] = []
+    for i, point in enumerate(raw):
+        if not isinstance(point, (list, tuple)) or len(point) != 2:
+            raise ProjectError(f"tempo_map[{i}]: expected [time s, BPM], got {point!r}")
+        pair = {"time": point[0], "bpm": point[1]}
+        t = _number(pair, "time", f"tempo_map[{i}]", 0.0, MAX_PROJECT_SECONDS)
+        bpm = _number(pair, "bpm", f"tempo_map[{i}]", *TEMPO_RANGE)
+        if points and t <= points[-1][0]:
+            raise ProjectError(f"tempo_map[{i}].time: {t:g} s is not after the previous point's "
+                               f"{points[-1][0]:g} s (times must increase)")
+        points.append((t, bpm))
+    if points and points[0][0] != downbeat:
+        raise ProjectError(f"tempo_map[0].time: {points[0][0]:g} s, expected the downbeat ({downbeat:g} s): "
+                           "the map starts at bar 1")
+    project = replace(project, downbeat=downbeat, tempo_map=tuple(points))
+    if downbeat >= project.bar_seconds:
+        raise ProjectError(f"downbeat: {downbeat:g} s is not inside the first bar (one bar is "
+                           f"{project.bar_seconds:.6g} s at {project.tempo_map[0][1] if points else project.tempo:g} BPM)")
+    return project
 
 
 def _track_from_dict(data: Any, where: str) -> Track:

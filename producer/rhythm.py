@@ -322,6 +322,112 @@ def analyze_rhythm(y: np.ndarray, sr: int = SR, *, tempo: float | None = None) -
                   beats_per_bar=m, confidence=round(float(conf), 3), ternary=ternary)
 
 
+# --- the project's bar grid ----------------------------------------------------------------------
+
+# A tempo map is written only where the beats show a real change: the local tempo (the median beat
+# interval over LOCAL_BEATS beats) differs from the piece's by over TEMPO_CHANGE for SUSTAIN windows
+# in a row (a stretch of 2 x 8 beats); the median ignores a beat the tracker skipped or doubled.
+LOCAL_BEATS = 8
+TEMPO_CHANGE = 0.04
+SUSTAIN = 8
+# Bars join one tempo segment while its even bar lines stay this close (s) to every detected
+# downbeat in it: under the beat F-measure's 70 ms window, over most of the tracker's jitter.
+GRID_TOLERANCE = 0.05
+
+
+def bar_grid(beats: np.ndarray, downbeats: np.ndarray, tempo: float, time_signature: tuple[int, int], *,
+             fixed: bool = False) -> tuple[float, float, tuple[tuple[float, float], ...]]:
+    """The project's tempo, where its bar 1 starts and its tempo map, from the tracked ``beats``
+    and ``downbeats`` (s) of a piece estimated at ``tempo`` (quarter notes per minute).
+
+    Returns (tempo, downbeat s in [0, one bar), ((time s, BPM), ...) or ()). The bar grid is the
+    straight line through the detected downbeats (bar number -> time; downbeats over
+    ``GRID_TOLERANCE`` off the first fit dropped): its slope is the tempo, to 3 decimals (the beat
+    tracker's line also counts edge beats it guessed in silence, and 0.5 % off drifts a bar line
+    by 50 ms over 20 s), and its place at bar 0, brought inside the first bar, the downbeat.
+    ``fixed`` (a tempo the user gave) keeps ``tempo`` and fits the place alone. A tempo map only
+    where the beats show a real change (``tempo_changes``), never when ``fixed``: the tempo then
+    steps at detected downbeats (``_segments``), so bar lines fall on them where it does and evenly
+    between; its first point is at the downbeat, the first segment's grid extended back. No
+    downbeats: (tempo, 0, ())."""
+    downbeats = np.asarray(downbeats, np.float64)
+    if len(downbeats) == 0:
+        return tempo, 0.0, ()
+    bar_q = time_signature[0] * 4.0 / time_signature[1]
+    bar_s = bar_q * 60.0 / tempo
+    k = np.round((downbeats - downbeats[0]) / bar_s)
+    if not fixed and len(np.unique(k)) >= 2:
+        keep = np.ones(len(k), bool)
+        for _ in range(2):  # fit, drop the downbeats far off it, fit again
+            slope, at0 = np.polyfit(k[keep], downbeats[keep], 1)
+            inliers = np.abs(downbeats - (at0 + slope * k)) <= GRID_TOLERANCE
+            if slope <= 0 or len(np.unique(k[inliers])) < 2:
+                break
+            keep = inliers
+        if slope > 0:
+            tempo = round(float(np.clip(bar_q * 60.0 / slope, TEMPO_MIN, TEMPO_MAX)), 3)
+            bar_s = bar_q * 60.0 / tempo
+    if not fixed and len(downbeats) >= 3 and tempo_changes(beats, time_signature, tempo):
+        points = _segments(downbeats, bar_q)
+        if len(points) > 1:
+            first = _inside_bar(points[0][0], bar_q * 60.0 / points[0][1])
+            return tempo, first, ((first, points[0][1]),) + tuple(points[1:])
+    return tempo, _inside_bar(float(np.median(downbeats - k * bar_s)), bar_s), ()
+
+
+def with_bar_grid(project, beats: np.ndarray, downbeats: np.ndarray, *, fixed: bool = False):
+    """``project`` with the tempo, ``downbeat`` and ``tempo_map`` of ``bar_grid`` (from its tempo
+    and time signature); ``fixed``: its tempo is the user's, kept and never replaced by a map. A
+    new project (``dataclasses.replace``)."""
+    from dataclasses import replace
+
+    tempo, downbeat, tempo_map = bar_grid(beats, downbeats, project.tempo, project.time_signature, fixed=fixed)
+    return replace(project, tempo=tempo, downbeat=downbeat, tempo_map=tempo_map)
+
+
+def _inside_bar(t: float, bar_s: float) -> float:
+    """``t`` moved by whole bars into [0, bar_s), to the microsecond."""
+    t = round(float(t) % bar_s, 6)
+    return t if t < bar_s else 0.0
+
+
+def tempo_changes(beats: np.ndarray, time_signature: tuple[int, int], tempo: float) -> bool:
+    """Whether the local tempo of ``beats`` leaves ``tempo`` (quarter BPM; the beat is a dotted
+    quarter in x/8) by over ``TEMPO_CHANGE`` for ``SUSTAIN`` windows of ``LOCAL_BEATS`` in a row."""
+    beats = np.asarray(beats, np.float64)
+    if len(beats) < LOCAL_BEATS + SUSTAIN:
+        return False
+    beat_s = 60.0 / (tempo / (1.5 if time_signature[1] == 8 else 1.0))
+    ibi = np.diff(beats)
+    local = np.array([np.median(ibi[i:i + LOCAL_BEATS]) for i in range(len(ibi) - LOCAL_BEATS + 1)])
+    off = np.abs(beat_s / local - 1.0) > TEMPO_CHANGE
+    run = 0
+    for flag in off:
+        run = run + 1 if flag else 0
+        if run >= SUSTAIN:
+            return True
+    return False
+
+
+def _segments(downbeats: np.ndarray, bar_q: float) -> list[tuple[float, float]]:
+    """(start s, BPM) of runs of whole bars between detected downbeats: a run grows while its even
+    grid of bar lines stays within ``GRID_TOLERANCE`` of every downbeat inside it; each run's tempo
+    puts its bar lines exactly on its first and last downbeats."""
+    out: list[tuple[float, float]] = []
+    a, last = 0, len(downbeats) - 1
+    while a < last:
+        b = a + 1
+        while b < last:
+            grid = np.linspace(downbeats[a], downbeats[b + 1], b + 2 - a)
+            if np.max(np.abs(grid - downbeats[a:b + 2])) > GRID_TOLERANCE:
+                break
+            b += 1
+        bpm = float(np.clip((b - a) * bar_q * 60.0 / (downbeats[b] - downbeats[a]), TEMPO_MIN, TEMPO_MAX))
+        out.append((round(float(downbeats[a]), 6), bpm))
+        a = b
+    return out
+
+
 # --- evaluation helpers (the bench and the tests) ---------------------------------------------
 
 def tempo_error(estimate: float, truth: float) -> tuple[float, bool]:

@@ -9,7 +9,13 @@ with Ardour itself (``ardour7-export``) and compare with our mix. Facts this dep
   ``length="a<len>@a<pos>"``, ``ancestral-length="a0@a0"``; plain sample counts load but the
   positions are ignored;
 * a ``Location`` with ``flags="IsSessionRange"`` must exist or ``ardour7-export`` crashes;
-* audio lives in ``interchange/<NAME>/audiofiles/``.
+* audio lives in ``interchange/<NAME>/audiofiles/``;
+* the tempo map's points each carry their superclock, quarter-note and bar|beat|tick positions,
+  which must agree (Ardour reads all three); ``tests/test_export_time.py`` loads a session in
+  ``ardour7-lua`` and reads its bar lines back.
+
+The song's time: one tempo and meter from 0, or, where the project has a downbeat after 0 or a
+tempo map, a pickup bar for the lead-in and the map's changes (``producer.export.conductor``).
 
 Pan: Ardour's mono panner has its own -3 dB law, close to but not the renderer's sin/cos law
 (up to about 0.5 dB apart off centre). The session's panner position is chosen so that the
@@ -39,6 +45,7 @@ from producer.export.clips import ClipSet
 from producer.project import Effect, Project, Track
 
 SUPERCLOCK = 282_240_000  # Ardour 7 superclock ticks per second
+ARDOUR_TICKS = 1920  # Ardour's ticks per beat (Temporal::ticks_per_beat), in quarters and bar|beat|tick
 # Ardour's gain fader tops out at +6 dB and the trim knob at +20 dB; more gain than the fader
 # holds goes on the trim.
 FADER_MAX_DB = 6.0
@@ -463,18 +470,38 @@ def session_xml(project: Project, clips: ClipSet, name: str, *, plugins_active: 
     session.append(playlists_el)
     _el(session, "UnusedPlaylists")
     _el(session, "RouteGroups")
-    tempo_map = _el(session, "TempoMap", superclocks_per_second=SUPERCLOCK)
-    tempos = _el(tempo_map, "Tempos")
-    bpm = _fmt(project.tempo)
-    num, den = project.time_signature
-    _el(tempos, "Tempo", npm=bpm, enpm=bpm, note_type=4, type="Tempo::Constant", active=1, locked_to_meter=0,
-        continuing=0, sclock=0, quarters="0:0", bbt="1|1|0", omega=0)
-    meters = _el(tempo_map, "Meters")
-    _el(meters, "Meter", note_value=den, divisions_per_bar=num, sclock=0, quarters="0:0", bbt="1|1|0")
-    _el(tempo_map, "MusicTimes")
+    _tempo_map(session, project)
     session.set("id-counter", str(ids.next + 1))
     ET.indent(session, "  ")
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(session, encoding="utf-8") + b"\n", notes
+
+
+def _tempo_map(session: ET.Element, project: Project) -> None:
+    """The session's TempoMap: a Tempo per change of ``producer.export.conductor`` (constant, in
+    quarter notes) and a Meter per time signature (the pickup bar's, then the project's), each at
+    its superclock, quarter-note and bar|beat|tick position (1920 ticks a beat), which must agree:
+    Ardour keeps all three."""
+    from producer.export.conductor import Conductor
+
+    timing = Conductor.of(project)
+    tempo_map = _el(session, "TempoMap", superclocks_per_second=SUPERCLOCK)
+    tempos = _el(tempo_map, "Tempos")
+    meters = ET.Element("Meters")
+    for change in timing.changes:
+        whole = math.floor(change.quarters + 1e-9)
+        ticks = int(round((change.quarters - whole) * ARDOUR_TICKS))
+        if ticks == ARDOUR_TICKS:
+            whole, ticks = whole + 1, 0
+        bar, beat, part = timing.bbt(change.quarters)
+        where = {"sclock": int(round(change.seconds * SUPERCLOCK)), "quarters": f"{whole}:{ticks}",
+                 "bbt": f"{bar}|{beat}|{int(round(part * ARDOUR_TICKS))}"}
+        bpm = _fmt(change.bpm)
+        _el(tempos, "Tempo", npm=bpm, enpm=bpm, note_type=4, type="Tempo::Constant", active=1, locked_to_meter=0,
+            continuing=0, **where, omega=0)
+        if change.meter is not None:
+            _el(meters, "Meter", note_value=change.meter[1], divisions_per_bar=change.meter[0], **where)
+    tempo_map.append(meters)
+    _el(tempo_map, "MusicTimes")
 
 
 def write_ardour_session(

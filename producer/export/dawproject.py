@@ -14,6 +14,9 @@ Layout written:
 * a master track every channel is routed to.
 
 Time unit is seconds throughout (``timeUnit="seconds"``), so positions do not depend on tempo.
+The song's time is the transport's tempo and time signature; where the project has a downbeat
+after 0 or a tempo map, the arrangement also carries tempo and time-signature automation (a pickup
+bar for the lead-in, see ``producer.export.conductor``), so bar lines fall on the downbeats.
 """
 from __future__ import annotations
 
@@ -171,9 +174,9 @@ def project_xml(project: Project, clips: ClipSet, audio_dir: str = "audio") -> b
     root = ET.Element("Project", {"version": FORMAT_VERSION})
     _el(root, "Application", name="producer", version=__version__)
     transport = _el(root, "Transport")
-    _real(transport, "Tempo", ids, project.tempo, "bpm", name="Tempo", lo=20.0, hi=400.0)
+    tempo_el = _real(transport, "Tempo", ids, project.tempo, "bpm", name="Tempo", lo=20.0, hi=400.0)
     num, den = project.time_signature
-    _el(transport, "TimeSignature", id=ids(), numerator=num, denominator=den)
+    meter_el = _el(transport, "TimeSignature", id=ids(), numerator=num, denominator=den)
 
     structure = _el(root, "Structure")
     track_ids: list[tuple[str, str]] = []  # (audio track id, note track id)
@@ -217,8 +220,31 @@ def project_xml(project: Project, clips: ClipSet, audio_dir: str = "audio") -> b
             for c in track.clips:
                 _el(notes, "Note", time=c.start, duration=c.hold, channel=channel, key=c.pitch,
                     vel=velocity_for_gain(c.gain_db) / 127.0, rel=0.5)
+    _time_automation(arrangement, ids, project, tempo_el.get("id"), meter_el.get("id"))
     ET.indent(root, "  ")
     return b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + ET.tostring(root, encoding="utf-8") + b"\n"
+
+
+def _time_automation(arrangement, ids: _Ids, project: Project, tempo_id: str, meter_id: str) -> None:
+    """The arrangement's tempo and time-signature automation: a point per change of
+    ``producer.export.conductor`` (the pickup bar, the meter from the downbeat, the tempo map),
+    held until the next, at its place in beats (quarter notes), where a tempo map is defined
+    without reference to itself. The transport keeps the project's tempo and meter, what a host
+    that ignores the automation shows. Not written for one tempo and meter from 0, as before."""
+    from producer.export.conductor import Conductor
+
+    timing = Conductor.of(project)
+    if timing.simple:
+        return
+    tempo = _el(arrangement, "TempoAutomation", id=ids(), timeUnit="beats", unit="bpm")
+    _el(tempo, "Target", parameter=tempo_id)
+    for c in timing.changes:
+        _el(tempo, "RealPoint", time=float(c.quarters), value=float(c.bpm), interpolation="hold")
+    meters = _el(arrangement, "TimeSignatureAutomation", id=ids(), timeUnit="beats")
+    _el(meters, "Target", parameter=meter_id)
+    for c in timing.changes:
+        if c.meter is not None:
+            _el(meters, "TimeSignaturePoint", time=float(c.quarters), numerator=c.meter[0], denominator=c.meter[1])
 
 
 def metadata_xml(*, title: str = "", comment: str = "") -> bytes:

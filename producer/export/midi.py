@@ -1,15 +1,19 @@
 """The arrangement as a type-1 Standard MIDI File.
 
-Track 0 is the conductor (tempo, time signature); then one MIDI track per project track, named
+Track 0 is the conductor: tempo and time-signature events (``producer.export.conductor``: a
+pickup bar for the lead-in before the project's downbeat, then the meter and the tempo map), so a
+reader's bar lines fall on the music's downbeats; then one MIDI track per project track, named
 after it, with its General MIDI program; drums on channel 10. 960 ticks per quarter note.
 Clip gain becomes velocity (see ``velocity_for_gain``).
 """
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from pathlib import Path
 
 from producer.constants import DRUM_CHANNEL, PPQ
+from producer.export.conductor import Conductor
 from producer.instruments import INSTRUMENTS
 from producer.project import Project
 
@@ -22,10 +26,6 @@ def velocity_for_gain(gain_db: float) -> int:
 def gain_for_velocity(velocity: int) -> float:
     """Inverse of ``velocity_for_gain`` (dB)."""
     return 40.0 * math.log10(max(1, velocity) / 100.0)
-
-
-def seconds_to_ticks(seconds: float, tempo_bpm: float) -> int:
-    return int(round(seconds * tempo_bpm / 60.0 * PPQ))
 
 
 def channels_for(project: Project) -> list[int]:
@@ -52,6 +52,30 @@ def name_charset(names) -> str:
     return "latin1"
 
 
+def tempo_events(conductor: Conductor) -> list[tuple[int, int, tuple[int, int] | None]]:
+    """(tick, microseconds per quarter, time signature or None) for every change.
+
+    A MIDI tempo is whole microseconds: rounded plainly, each segment's error would carry into
+    every later change (0.5 us a quarter). Each segment's tempo is instead chosen so that the next
+    change falls at its own time in seconds as the file plays, to a fraction of a microsecond a
+    quarter within the segment."""
+    import mido
+
+    changes = conductor.changes
+    ticks = [int(round(c.quarters * PPQ)) for c in changes]
+    out, now = [], 0.0  # now: the file's time (us) at the current change
+    for i, c in enumerate(changes):
+        if i + 1 < len(changes) and ticks[i + 1] > ticks[i]:
+            us = int(round((changes[i + 1].seconds * 1e6 - now) * PPQ / (ticks[i + 1] - ticks[i])))
+        else:
+            us = mido.bpm2tempo(c.bpm)
+        us = max(1, min(us, 0xFFFFFF))
+        out.append((ticks[i], us, c.meter))
+        if i + 1 < len(changes):
+            now += (ticks[i + 1] - ticks[i]) * us / PPQ
+    return out
+
+
 def build_midi(project: Project):
     """Project -> ``mido.MidiFile`` (type 1)."""
     import mido
@@ -59,11 +83,29 @@ def build_midi(project: Project):
     mid = mido.MidiFile(type=1, ticks_per_beat=PPQ, charset=name_charset(t.name for t in project.tracks))
     conductor = mido.MidiTrack()
     conductor.append(mido.MetaMessage("track_name", name="Conductor", time=0))
-    conductor.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(project.tempo), time=0))
-    num, den = project.time_signature
-    conductor.append(mido.MetaMessage("time_signature", numerator=num, denominator=den, time=0))
+    tempi = tempo_events(Conductor.of(project))
+    now = 0
+    for tick, us, meter in tempi:
+        conductor.append(mido.MetaMessage("set_tempo", tempo=us, time=tick - now))
+        now = tick
+        if meter is not None:
+            conductor.append(mido.MetaMessage("time_signature", numerator=meter[0], denominator=meter[1], time=0))
     conductor.append(mido.MetaMessage("end_of_track", time=0))
     mid.tracks.append(conductor)
+
+    # Notes go where the file plays them at their time in seconds, through its own (whole
+    # microsecond) tempi: within half a tick of the audio, however long the piece.
+    starts, at = [], 0.0
+    for (tick, us, _), nxt in zip(tempi, tempi[1:] + [None]):
+        starts.append(at)
+        if nxt is not None:
+            at += (nxt[0] - tick) * us / PPQ
+
+    def ticks(seconds: float) -> int:
+        us_time = seconds * 1e6
+        i = max(0, bisect_right(starts, us_time) - 1)
+        tick, us, _ = tempi[i]
+        return int(round(tick + (us_time - starts[i]) * PPQ / us))
 
     for track, channel in zip(project.tracks, channels_for(project)):
         mt = mido.MidiTrack()
@@ -73,8 +115,8 @@ def build_midi(project: Project):
             mt.append(mido.Message("program_change", channel=channel, program=inst.gm_program if inst else 0, time=0))
         events = []  # (tick, order, message); note-offs sort before note-ons at the same tick
         for clip in track.clips:
-            on = seconds_to_ticks(clip.start, project.tempo)
-            off = max(on + 1, seconds_to_ticks(clip.end, project.tempo))
+            on = ticks(clip.start)
+            off = max(on + 1, ticks(clip.end))
             vel = velocity_for_gain(clip.gain_db)
             events.append((on, 1, mido.Message("note_on", channel=channel, note=clip.pitch, velocity=vel)))
             events.append((off, 0, mido.Message("note_off", channel=channel, note=clip.pitch, velocity=0)))

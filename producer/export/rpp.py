@@ -10,6 +10,10 @@ JS chorus/distortion) with their default settings, because a VST's parameters li
 binary state blob; our values are written into each track's notes. REAPER's pan law is its own
 (set in the project), so panned tracks may differ from our mix by a fraction of a dB.
 
+The song's time: ``TEMPO`` holds the project's tempo and time signature; where the project has
+a downbeat after 0 or a tempo map, tempo markers (``TEMPOENVEX``) add a pickup bar for the lead-in
+and the map's changes (``producer.export.conductor``), so REAPER's bar lines fall on the downbeats.
+
 Automation: track gain as a ``VOLENV2`` envelope (linear amplitude points, REAPER's amplitude
 mode), pan as ``PANENV2`` (REAPER stores pan envelope points with the sign flipped, +1 = left),
 both linear between points (shape 0). An automated effect parameter becomes a ``PARMENV`` after
@@ -75,6 +79,24 @@ def _envelope_block(tag: str, args: str, guid: str, points, indent: str) -> list
     return lines + [f"{indent}>"]
 
 
+def _tempo_envelope(project: Project) -> list[str]:
+    """The project's tempo markers (``TEMPOENVEX``): one per change of
+    ``producer.export.conductor`` (the pickup bar, the meter from the downbeat, the tempo map), at
+    its time in seconds, square (the tempo steps there); a marker that starts a meter carries it as
+    65536 x denominator + numerator. None for one tempo and meter from 0: the ``TEMPO`` line says it."""
+    from producer.export.conductor import Conductor
+
+    timing = Conductor.of(project)
+    if timing.simple:
+        return []
+    lines = ["  <TEMPOENVEX", f"    EGUID {_guid('tempo')}", "    ACT 1 -1", "    VIS 1 0 1", "    LANEHEIGHT 0 0",
+             "    ARM 0", "    DEFSHAPE 1 -1 -1"]
+    for c in timing.changes:
+        meter = f" {c.meter[1] * 65536 + c.meter[0]}" if c.meter is not None else ""
+        lines.append(f"    PT {_num(c.seconds)} {_num(c.bpm)} 1{meter}")
+    return lines + ["  >"]
+
+
 def rpp_text(project: Project, clips: ClipSet, clip_dir: str = "clips") -> str:
     """The .rpp document; items read ``clip_dir/<file>`` relative to the .rpp's folder.
 
@@ -89,6 +111,7 @@ def rpp_text(project: Project, clips: ClipSet, clip_dir: str = "clips") -> str:
         f"  SAMPLERATE {sr} 1 0",  # 1: the project rate is forced, so positions in samples hold
         f"  LENGTH {_num(clips.end_frame / sr)}" if clips.end_frame else "  LENGTH 0",
     ]
+    lines += _tempo_envelope(project)
     for ti, (track, placed) in enumerate(zip(project.tracks, clips.tracks)):
         vol = db_to_gain(track.gain_db)
         lines += [

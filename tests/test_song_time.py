@@ -410,3 +410,19 @@ def test_click_tracks_put_bar_one_on_their_first_downbeat(tmp_path, bpm, bar, st
     lines = pretty_midi.PrettyMIDI(str(write_midi(project, tmp_path / "c.mid"))).get_downbeats()
     nearest = np.array([np.min(np.abs(lines - d)) for d in downbeats])
     assert np.max(nearest) <= 0.025
+
+
+# --- the report numbers bars as the sessions do ----------------------------------------------
+
+def test_report_numbers_detected_bars_as_the_sessions_do():
+    from producer.export.report.figures import _bar_one, bar_marks
+
+    project, downbeats = case("4/4 two tempi")
+    beats, bars = bar_marks([], downbeats, 20.0, project)
+    assert [k for _, k in bars] == list(range(2, 2 + len(bars)))  # the pickup is bar 1
+    assert bar_marks([], downbeats, 20.0)[1][0] == (DOWNBEAT, 1)  # without the project: from 1
+    shifted = bar_marks([], downbeats[3:], 20.0, project)[1]
+    assert shifted[0] == (downbeats[3], 5)
+    text = _bar_one(project)
+    assert "3/16 pickup bar at 104.65 BPM" in text and "bar 2 there" in text and "2 tempi from 97.0 to 110.0" in text
+    assert _bar_one(Project()) == ""

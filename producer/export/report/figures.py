@@ -143,23 +143,31 @@ def _pitch_row(pitch: float, fmax: float) -> float:
     return SPEC_BINS * math.log(freq / SPEC_FMIN) / math.log(fmax / SPEC_FMIN)
 
 
-def bar_marks(beats: Sequence[float], downbeats: Sequence[float], span: float) -> tuple[list, list]:
+def bar_marks(beats: Sequence[float], downbeats: Sequence[float], span: float, project=None) -> tuple[list, list]:
     """(beat times, [(downbeat time, bar number)]) inside [0, span] s: what the spectrogram draws.
-    Bars are numbered from 1 at the first downbeat."""
+    Bars are numbered from 1 at the first downbeat; given the ``project``, as its exports number
+    them instead (a pickup bar before its downbeat is bar 1): each detected downbeat takes the
+    number of the project's nearest bar line."""
     b = [float(t) for t in beats if 0.0 <= t <= span]
     d = [(float(t), k + 1) for k, t in enumerate(downbeats) if 0.0 <= t <= span]
+    if project is not None and d:
+        from producer.export.conductor import Conductor
+
+        lines = np.asarray(Conductor.of(project).bar_lines(span + project.bar_seconds), np.float64)
+        d = [(t, int(np.argmin(np.abs(lines - t))) + 1) for t, _ in d]
     return b, d
 
 
-def _draw_time(ax, beats: Sequence[float], downbeats: Sequence[float], span: float) -> None:
-    """Beats as faint lines, bar lines brighter with their numbers along the top."""
-    b, d = bar_marks(beats, downbeats, span)
+def _draw_time(ax, beats: Sequence[float], downbeats: Sequence[float], span: float, project=None) -> None:
+    """Beats as faint lines, bar lines brighter with their numbers along the top (as the project's
+    sessions number them, when ``project`` is given)."""
+    b, d = bar_marks(beats, downbeats, span, project)
     for t in b:
         ax.axvline(t, color="white", linewidth=0.5, alpha=0.28, zorder=3)
     every = max(1, int(math.ceil(len(d) / 40)))  # numbers stay readable on long pieces
-    for t, k in d:
+    for i, (t, k) in enumerate(d):
         ax.axvline(t, color="white", linewidth=1.0, alpha=0.75, zorder=3)
-        if (k - 1) % every == 0:
+        if i % every == 0:
             ax.text(t, SPEC_BINS * 0.985, f" {k}", color="white", fontsize=7, va="top", ha="left", zorder=4)
 
 
@@ -168,7 +176,7 @@ def _spectrogram_png(target: np.ndarray, recreation: np.ndarray, span: float, *,
     """The two spectrograms; over the target's: the detected beats and bars and, when ``project`` is
     given, its pitched clips as lines at their fundamentals (the recreation's piano roll)."""
     def decorate(ax, fmax: float) -> None:
-        _draw_time(ax, beats, downbeats, span)
+        _draw_time(ax, beats, downbeats, span, project)
         if project is not None:
             for i, track in enumerate(project.tracks):
                 if _is_drums(track):
@@ -336,8 +344,25 @@ def _arrangement_block(project, span: float, target_seconds: float) -> str:
             f"<th>gain (dB)</th><th>sample</th></tr></thead><tbody>{body}</tbody></table></details>"
         )
     meta = (f"<p>Tempo {project.tempo:g} BPM, {project.time_signature[0]}/{project.time_signature[1]}, "
-            f"{project.sample_rate} Hz; arrangement ends at {project.end:.2f} s.</p>")
+            f"{project.sample_rate} Hz; arrangement ends at {project.end:.2f} s.{_bar_one(project)}</p>")
     return roll + meta + table + "".join(clip_lists)
+
+
+def _bar_one(project) -> str:
+    """The sessions' pickup bar and the tempo map's size, in words; empty for one tempo with bar 1
+    at 0."""
+    from producer.export.conductor import Conductor
+
+    first = Conductor.of(project).changes[0]
+    out = ""
+    if project.downbeat > 0 and first.meter != tuple(project.time_signature):
+        out += (f" The sessions open with a {first.meter[0]}/{first.meter[1]} pickup bar at {first.bpm:.2f} BPM for "
+                f"the {project.downbeat:.3f} s before the first downbeat, which is bar 2 there.")
+    if project.tempo_map:
+        tempi = [b for _, b in project.tempo_map]
+        out += (f" Tempo map: {len(tempi)} tempi from {min(tempi):.1f} to {max(tempi):.1f} BPM, changing on "
+                "downbeats.")
+    return out
 
 
 _PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",

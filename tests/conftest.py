@@ -97,18 +97,24 @@ def recreate_inputs(tmp_path_factory):
 def _temp_files_stay_in_the_test_folder(tmp_path_factory):
     """Libraries that write to the system temp folder (stable-baselines3's logger, tempfile users,
     the numba caches of Ray's workers, which inherit it) write into this run's own temporary folder
-    instead. Ray's own files go where the tests' RayCluster puts them (``temp_dir``): this folder's
-    path is too long for Ray's sockets."""
+    instead; so do those writing to the user's cache and config folders ($XDG_CACHE_HOME,
+    $XDG_CONFIG_HOME: the planner's catalogue cache, Chromium's crash reports and dconf in the
+    browser test). Ray's own files go where the tests' RayCluster puts them (``temp_dir``): this
+    folder's path is too long for Ray's sockets."""
     import os
     import tempfile
 
     scratch = tmp_path_factory.mktemp("system-temp")
-    old_env, old_dir = os.environ.get("TMPDIR"), tempfile.tempdir
-    os.environ["TMPDIR"] = str(scratch)
+    folders = {"TMPDIR": scratch, "XDG_CACHE_HOME": scratch / "cache", "XDG_CONFIG_HOME": scratch / "config"}
+    old_env, old_dir = {k: os.environ.get(k) for k in folders}, tempfile.tempdir
+    for key, folder in folders.items():
+        folder.mkdir(exist_ok=True)
+        os.environ[key] = str(folder)
     tempfile.tempdir = str(scratch)
     yield scratch
     tempfile.tempdir = old_dir
-    if old_env is None:
-        os.environ.pop("TMPDIR", None)
-    else:
-        os.environ["TMPDIR"] = old_env
+    for key, value in old_env.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value

@@ -28,7 +28,9 @@ basic-pitch 0.4.0 F1 0.646 (P 0.678, R 0.648), x27 (x49 per CPU second).
 Rhythm (every piece; cheap): the tempo of ``producer.rhythm.analyze_rhythm`` against the truth
 (relative error; within 4 % of the truth, its double or its half), mir_eval's beat F-measure
 (70 ms), the meter (beats per bar) and the downbeat F-measure, beside the tempo the planner used
-before (``planner.target.detect_onsets``: librosa's tempogram alone).
+before (``planner.target.detect_onsets``: librosa's tempogram alone); and the project's bar lines
+(``rhythm.with_bar_grid``: bar 1, tempo, any tempo map, drawn as the exports draw them) against the
+true downbeats (each one's distance to the nearest bar line), beside bar 1 at 0 as before.
 
 Strategies (the first ``--pieces`` pieces), each on the same analysed target and library:
 
@@ -70,7 +72,9 @@ from producer.audio import load_audio  # noqa: E402
 from producer.constants import GM_KEY_VOICE  # noqa: E402
 from producer.notes.devset import DRUM_CLASSES, load_piece  # noqa: E402
 from producer.planner import features as F  # noqa: E402
-from producer.rhythm import analyze_rhythm, beat_f_measure, tempo_error  # noqa: E402
+from producer.export.conductor import Conductor  # noqa: E402
+from producer.project import Project  # noqa: E402
+from producer.rhythm import analyze_rhythm, beat_f_measure, tempo_error, with_bar_grid  # noqa: E402
 
 DRUM_EVAL = ("kick", "snare", "hihat")
 
@@ -118,8 +122,9 @@ def rhythm(args) -> None:
     print(f"\n== rhythm on {len(paths)} pieces of {args.devset}"
           f"{' re-rendered without their drums (dry)' if synth else ''} ==")
     print(f"{'piece':>9} {'groove':>13} {'true':>6} {'meter':>5} | {'tempo':>7} {'err%':>6} {'ok':>3} "
-          f"{'beatF':>6} {'meter':>5} {'downF':>6} | {'old':>7} {'ok':>3}")
-    rows = []
+          f"{'beatF':>6} {'meter':>5} {'downF':>6} | {'old':>7} {'ok':>3} | {'bar1':>6} {'map':>3} {'barms':>6} "
+          f"{'at0ms':>6}")
+    rows, bar_errors, bar_errors_at0, maps = [], [], [], 0
     for path in paths:
         truth = load_piece(path)
         y = without_drums(truth, synth) if synth else mono_target(truth)
@@ -132,9 +137,21 @@ def rhythm(args) -> None:
         meter_ok = r.beats_per_bar == truth["time_signature"][0]
         rows.append((err, ok, bf, meter_ok, df, old_ok, abs(old - truth["tempo"]) / truth["tempo"]))
         ts = truth["time_signature"]
+        # The project's bar lines (as every export draws them) against the true downbeats: each
+        # true downbeat's distance to the nearest bar line; beside bar 1 at 0, as before.
+        at0 = Project(tempo=round(r.project_tempo, 2), time_signature=r.time_signature)
+        project = with_bar_grid(at0, r.beats, r.downbeats)
+        maps += bool(project.tempo_map)
+        true_db = np.array(truth["downbeats"])
+        for p, errors in ((project, bar_errors), (at0, bar_errors_at0)):
+            lines = np.array(Conductor.of(p).bar_lines(truth["duration"] + 5.0))
+            errors.extend(np.min(np.abs(lines[None, :] - true_db[:, None]), axis=1))
+        piece_ms = 1000 * np.median(bar_errors[-len(true_db):])
+        at0_ms = 1000 * np.median(bar_errors_at0[-len(true_db):])
         print(f"{path.stem:>9} {truth['groove']:>13} {truth['tempo']:6.1f} {ts[0]}/{ts[1]:<3} | {r.tempo:7.2f} "
               f"{100 * err:6.2f} {'yes' if ok else 'NO':>3} {bf:6.3f} "
-              f"{r.time_signature[0]}/{r.time_signature[1]:<3} {df:6.3f} | {old:7.2f} {'yes' if old_ok else 'NO':>3}",
+              f"{r.time_signature[0]}/{r.time_signature[1]:<3} {df:6.3f} | {old:7.2f} {'yes' if old_ok else 'NO':>3} | "
+              f"{project.downbeat:6.3f} {len(project.tempo_map):3d} {piece_ms:6.1f} {at0_ms:6.1f}",
               flush=True)
     a = np.array(rows, dtype=float)
     print(f"tempo within 4 % (incl. double/half): {a[:, 1].mean():.1%} of pieces (target >= 90 %); "
@@ -143,6 +160,12 @@ def rhythm(args) -> None:
     print(f"meter (beats per bar) right: {a[:, 3].mean():.1%}; downbeat F-measure mean {a[:, 4].mean():.3f}")
     print(f"before (detect_onsets' librosa tempo): within 4 % incl. double/half on {a[:, 5].mean():.1%}, "
           f"exact octave within 4 % on {(a[:, 6] <= 0.04).mean():.1%}")
+    e, e0 = 1000 * np.array(bar_errors), 1000 * np.array(bar_errors_at0)
+    print(f"bar lines of the project (bar 1 and tempo from rhythm.bar_grid) to the {len(e)} true downbeats: "
+          f"median {np.median(e):.1f} ms, 90th percentile {np.percentile(e, 90):.1f} ms, within 70 ms "
+          f"{(e <= 70).mean():.1%}; tempo maps on {maps} of {len(rows)} pieces")
+    print(f"bar 1 at 0 at the analysis' tempo (before): median {np.median(e0):.1f} ms, 90th percentile "
+          f"{np.percentile(e0, 90):.1f} ms, within 70 ms {(e0 <= 70).mean():.1%}")
 
 
 # --- note metrics ----------------------------------------------------------------------------

@@ -348,40 +348,40 @@ def test_sessions_of_a_project_without_them_are_as_before(tmp_path, tiny_library
 
 def test_steady_beats_give_one_tempo_and_the_first_bar_line():
     beats = DOWNBEAT + 2 * bar_s((4, 4)) + 60 / BPM * np.arange(64)  # the music starts two bars in
-    assert bar_grid(beats, beats[::4], BPM, (4, 4)) == (BPM, pytest.approx(DOWNBEAT, abs=1e-6), ())
-    # An estimate 0.5 % off (the tracker's line through an edge beat it guessed): the downbeats' own
-    # line gives the tempo back.
-    assert bar_grid(beats, beats[::4], BPM * 1.005, (4, 4)) == (BPM, pytest.approx(DOWNBEAT, abs=1e-4), ())
-    assert bar_grid(beats, beats[::4], 90.0, (4, 4), fixed=True)[0] == 90.0
+    assert bar_grid(beats, beats[::4], BPM, (4, 4)) == (pytest.approx(DOWNBEAT, abs=1e-6), ())
+    # Within 50 ms of a bar line: no pickup (tracker jitter, or a file cut at its downbeat).
+    for lead_in in (0.03, -0.04):
+        near = beats - DOWNBEAT + lead_in
+        assert bar_grid(near, near[::4], BPM, (4, 4)) == (0.0, ())
     jitter = beats + np.random.default_rng(0).normal(0, 0.01, len(beats))
     skipped = np.delete(jitter, 30)  # one beat the tracker missed
     assert not tempo_changes(skipped, (4, 4), BPM)
-    tempo, downbeat, tempo_map = bar_grid(jitter, jitter[::4], BPM, (4, 4))
-    assert tempo_map == () and tempo == pytest.approx(BPM, rel=1e-3)
-    lines = np.array(Conductor.of(Project(tempo=tempo, downbeat=downbeat)).bar_lines(beats[-1]))
+    downbeat, tempo_map = bar_grid(jitter, jitter[::4], BPM, (4, 4))
+    assert tempo_map == ()
+    lines = np.array(Conductor.of(Project(tempo=BPM, downbeat=downbeat)).bar_lines(beats[-1]))
     assert np.max(np.abs(lines[3:3 + 16] - beats[::4])) < 0.01  # the true bar lines, under 10 ms of jitter
-    assert bar_grid(np.zeros(0), np.zeros(0), BPM, (4, 4)) == (BPM, 0.0, ())
+    assert bar_grid(np.zeros(0), np.zeros(0), BPM, (4, 4)) == (0.0, ())
 
 
 def test_a_tempo_change_gives_a_map_whose_bar_lines_hit_every_downbeat():
     change = DOWNBEAT + 32 * 60 / BPM
     beats = np.concatenate([DOWNBEAT + 60 / BPM * np.arange(32), change + 60 / 110.0 * np.arange(32)])
     assert tempo_changes(beats, (4, 4), 103.0)
-    tempo, downbeat, tempo_map = bar_grid(beats, beats[::4], 103.0, (4, 4))
+    downbeat, tempo_map = bar_grid(beats, beats[::4], 103.0, (4, 4))
     assert downbeat == pytest.approx(DOWNBEAT) and len(tempo_map) == 2
     assert tempo_map[1] == (pytest.approx(change, abs=1e-6), pytest.approx(110.0))
-    project = Project(tempo=tempo, downbeat=downbeat, tempo_map=tempo_map)
+    project = Project(tempo=103.0, downbeat=downbeat, tempo_map=tempo_map)
     lines = Conductor.of(project).bar_lines(beats[-1])
     np.testing.assert_allclose(lines[1:len(beats[::4]) + 1], beats[::4], atol=1e-3)
-    assert bar_grid(beats, beats[::4], 103.0, (4, 4), fixed=True)[::2] == (103.0, ())  # the user's tempo stays
+    assert bar_grid(beats, beats[::4], 103.0, (4, 4), fixed=True)[1] == ()  # the user's tempo stays
 
 
 def test_a_drifting_tempo_keeps_bar_lines_near_every_downbeat():
     bpm = np.linspace(90, 110, 96)  # an accelerando over 24 bars
     beats = np.concatenate([[0.2], 0.2 + np.cumsum(60 / bpm[:-1])])
-    tempo, downbeat, tempo_map = bar_grid(beats, beats[::4], 100.0, (4, 4))
+    downbeat, tempo_map = bar_grid(beats, beats[::4], 100.0, (4, 4))
     assert 2 < len(tempo_map) < 12
-    project = Project(tempo=tempo, downbeat=downbeat, tempo_map=tempo_map)
+    project = Project(tempo=100.0, downbeat=downbeat, tempo_map=tempo_map)
     lines = np.array(Conductor.of(project).bar_lines(beats[-1] + 0.1))
     assert np.max(np.abs(lines[1:25] - beats[::4])) <= GRID_TOLERANCE
     assert load_project_from(project) == project
@@ -394,22 +394,26 @@ def load_project_from(project: Project) -> Project:
 @pytest.mark.parametrize("bpm, bar, start", [(97.0, 4, 0.43 + 2 * 240 / 97), (97.0, 3, 0.43 + 180 / 97)])
 def test_click_tracks_put_bar_one_on_their_first_downbeat(tmp_path, bpm, bar, start):
     """From audio: a click track whose downbeats fall 0.43 s + whole bars in; the project's bar
-    lines, as its MIDI draws them, land within 25 ms of the true downbeats."""
+    lines, as its MIDI draws them, land within 15 ms of the true downbeats (the tracker's beats sit
+    a few ms after the attacks)."""
     import pretty_midi
 
     from producer.export.midi import write_midi
 
     y, _, downbeats = click_track(bpm, bar, seconds=20.0, start=start)
     r = analyze_rhythm(y, CLICK_SR)
+    # The tracker guesses a beat in the silence before the music; the tempo's line leaves it out
+    # (with it: 97.49 BPM, a bar line 50 ms off by the end).
+    assert r.tempo == pytest.approx(bpm, rel=0.002)
     project = with_bar_grid(Project(tempo=round(r.project_tempo, 2), time_signature=r.time_signature),
                             r.beats, r.downbeats)
-    assert project.tempo_map == () and project.downbeat == pytest.approx(0.43, abs=0.025)
+    assert project.tempo_map == () and project.downbeat == pytest.approx(0.43, abs=0.015)
     project = Project.from_dict(project.to_dict())  # valid as written
     project = Project(tempo=project.tempo, time_signature=project.time_signature, downbeat=project.downbeat,
                       tracks=(Track("K", "piano", clips=(Clip("piano/60", 19.0, 0.5, 60),)),))
     lines = pretty_midi.PrettyMIDI(str(write_midi(project, tmp_path / "c.mid"))).get_downbeats()
     nearest = np.array([np.min(np.abs(lines - d)) for d in downbeats])
-    assert np.max(nearest) <= 0.025
+    assert np.max(nearest) <= 0.015
 
 
 # --- the report numbers bars as the sessions do ----------------------------------------------

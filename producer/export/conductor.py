@@ -126,11 +126,6 @@ class Conductor:
         c = self._at_quarters(quarters)
         return c.seconds + (quarters - c.quarters) * 60.0 / c.bpm
 
-    def meter_at(self, quarters: float) -> Change:
-        """The last change that set a meter at or before ``quarters``."""
-        meters = [c for c in self.changes if c.meter is not None and c.quarters <= quarters + 1e-9]
-        return meters[-1]
-
     def bbt(self, quarters: float) -> tuple[int, int, float]:
         """(bar from 1, beat of the bar from 1, fraction of that beat) at ``quarters``; a beat is
         the note value of the meter in force (an eighth in 6/8)."""

@@ -37,6 +37,8 @@ class RecreateSummary:
     clips: int
     interrupted: bool
     tempo: float  # BPM written into the project
+    analysed_seconds: float = 0.0  # the start of the input that was analysed and recreated (s)
+    input_seconds: float = 0.0  # the whole input (s): longer than the above when the budget was small
 
 
 def _open_project(project_path, out, *, force: bool, samples, inputs=()):
@@ -172,9 +174,9 @@ def recreate(
         write_recreation(stage, project=project, renderer=renderer, result=result, target=target, audio=y,
                          sr=sr, settings={"input": str(Path(input_path).name), "preset": cfg.name, "seed": seed})
     return RecreateSummary(out=stage.final, reward=result.reward, evaluations=result.evaluations,
-                           seconds=result.seconds, tracks=len(project.tracks),
+                           seconds=result.seconds, tracks=len(project.tracks), tempo=float(project.tempo),
                            clips=sum(len(t.clips) for t in project.tracks), interrupted=result.interrupted,
-                           tempo=float(project.tempo))
+                           analysed_seconds=target.duration, input_seconds=target.input_duration or target.duration)
 
 
 def samples_build(out: str | os.PathLike | None = None, *, soundfont: str | None = None,

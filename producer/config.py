@@ -4,7 +4,7 @@ A preset file has one table per section below; every key is optional (missing ke
 defaults written here), unknown keys and out-of-range values are errors that name the key::
 
     [budget]
-    seconds = 120.0        # wall-clock cap of the search (s); --budget overrides it
+    seconds = 120.0        # wall-clock budget of the whole run (s, at least 10); --budget overrides it
     evaluations = 12000    # cap on candidate evaluations; deterministic, so same seed -> same files
 
     [analysis]
@@ -61,6 +61,12 @@ class ConfigError(ProducerError):
 def presets_dir() -> Path:
     env = os.environ.get("PRODUCER_PRESETS")
     return Path(env) if env else Path(__file__).resolve().parent.parent / "search"
+
+
+# recreate's wall-clock budget covers the whole run. Below this the fixed costs (loading the
+# timbre model, librosa's compiled kernels and the sample catalogue, analysing one reward window,
+# writing the folder: 5-8 s on 2 busy cores, measured with bench/bench_limits.py) leave no search.
+MIN_BUDGET_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -125,7 +131,11 @@ class PlannerConfig:
                        evaluations: int | None = None) -> "PlannerConfig":
         cfg = self
         if seconds is not None:
-            _check_range("budget.seconds", seconds, 0.1, 86400.0)
+            if not seconds >= MIN_BUDGET_SECONDS:
+                raise ConfigError(f"budget.seconds (--budget) {seconds:g}: under the minimum of "
+                                  f"{MIN_BUDGET_SECONDS:g} s (loading the model and the sample catalogue and "
+                                  "writing the project folder alone take seconds)")
+            _check_range("budget.seconds", seconds, MIN_BUDGET_SECONDS, 86400.0)
             cfg = dataclasses.replace(cfg, budget=dataclasses.replace(cfg.budget, seconds=float(seconds)))
         if evaluations is not None:
             _check_range("budget.evaluations", evaluations, 1, 10**8)
@@ -138,7 +148,7 @@ class PlannerConfig:
 
 # key -> (low, high) for numbers; checked on load and on override.
 _RANGES = {
-    "budget.seconds": (0.1, 86400.0),
+    "budget.seconds": (MIN_BUDGET_SECONDS, 86400.0),
     "budget.evaluations": (1, 10**8),
     "analysis.window_seconds": (1.0, 30.0),
     "analysis.hop_seconds": (1.0, 30.0),

@@ -27,7 +27,8 @@ def add_parser(sub) -> None:
                    help="runs of a job again after its worker died (default 3)")
     r = p.add_argument_group("recreate jobs")
     r.add_argument("--preset", default="default", help="search preset: fast, default, thorough, or a .toml path")
-    r.add_argument("--budget", type=float, metavar="SECONDS", help="wall-clock cap of each recreate (s)")
+    r.add_argument("--budget", type=float, metavar="SECONDS",
+                   help="wall-clock budget of each recreate, analysis and writing included (s, at least 10)")
     r.add_argument("--evaluations", type=int, metavar="N", help="cap on candidate evaluations per recreate")
     r.add_argument("--model", default="default", help="timbre model: a registered name or a .pt file")
     p.add_argument("--samples", metavar="DIR", help="a folder of your own one-shots, used beside the shipped pack")

@@ -15,7 +15,9 @@ def add_parser(sub) -> None:
     p.add_argument("--out", required=True, help="output folder (must be empty or absent unless --force)")
     p.add_argument("--preset", default="default",
                    help="search preset: fast, default, thorough (search/*.toml), or a .toml path")
-    p.add_argument("--budget", type=float, metavar="SECONDS", help="wall-clock cap of the search (s)")
+    p.add_argument("--budget", type=float, metavar="SECONDS",
+                   help="wall-clock budget of the whole run (s, at least 10; analysis and writing included): "
+                   "a budget too small for a long input recreates its start")
     p.add_argument("--evaluations", type=int, metavar="N", help="cap on candidate evaluations")
     p.add_argument("--tracks", type=int, metavar="N", help="tracks in the recreated project")
     p.add_argument("--samples", metavar="DIR", help="a folder of your own one-shots, used beside the shipped pack")
@@ -73,6 +75,9 @@ def run(args) -> int:
     note = " (interrupted: best project so far)" if summary.interrupted else ""
     if summary.evaluations == 0:
         note = " (the budget was spent on the analysis before the search began: raise --budget)"
+    if summary.analysed_seconds < summary.input_seconds:
+        note += (f" (the budget covered the first {summary.analysed_seconds:g} s of {summary.input_seconds:.1f} s:"
+                 " raise --budget for more)")
     print(f"recreated with reward {summary.reward:.4f}{note}: {summary.tracks} tracks, {summary.clips} clips, "
           f"{summary.tempo:g} BPM, {summary.evaluations} evaluations in {summary.seconds:.1f} s -> {summary.out}/")
     return 0

@@ -65,9 +65,16 @@ def write_recreation(folder: Path, *, project: Project, renderer, result, target
     """What ``recreate`` leaves: the project folder (``write_bundle``), search_log.jsonl (one JSON
     object per committed decision), recreate.json (``settings``, figures, the song's time) and
     report.html. ``result`` is the search's ``SearchResult``, ``target`` the analysed input,
-    ``audio`` [shape=(channels, n)] the input itself at ``sr``."""
+    ``audio`` [shape=(channels, n)] the input itself at ``sr``. When the budget had only the start
+    of the input analysed (``target_seconds``), recreate.json gives the whole input's length too
+    (``input_seconds``) and the report compares that start alone (drawing all of a long input
+    costs seconds)."""
     from producer.export.report import ReportData, write_report
 
+    cut = {}
+    if target.input_duration is not None:
+        cut = {"input_seconds": round(target.input_duration, 4)}
+        audio = audio[..., :int(round(target.duration * sr))]
     render = write_bundle(project, renderer, folder)
     with open(folder / "search_log.jsonl", "w") as f:
         for entry in result.log:
@@ -77,6 +84,7 @@ def write_recreation(folder: Path, *, project: Project, renderer, result, target
         "evaluations": result.evaluations,
         "interrupted": result.interrupted,
         "target_seconds": round(target.duration, 4),
+        **cut,
         "onsets": len(target.onsets),
         "tempo": round(float(project.tempo), 2),
         "time_signature": list(project.time_signature),

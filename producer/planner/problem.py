@@ -7,7 +7,7 @@ so they spend the same budget on the same reward and report the same way.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -19,6 +19,7 @@ from producer.planner.reward import RewardModel
 from producer.planner.actions import State
 from producer.planner.catalogue import Catalogue
 from producer.planner.state import ActionSpace
+from producer.planner.features import SR
 from producer.planner.target import Target, analyze, onset_times
 from producer.project import Project
 from producer.render.engine import Renderer
@@ -41,16 +42,23 @@ class Problem:
 
 def build_problem(y: np.ndarray, library, model, config: PlannerConfig, *, renderer: Renderer | None = None,
                   onsets: np.ndarray | None = None, target: Target | None = None,
-                  catalogue: Catalogue | None = None, deadline: float | None = None,
-                  tempo: float | None = None) -> Problem:
+                  catalogue: Catalogue | None = None, schedule=None, tempo: float | None = None) -> Problem:
     """Analyse mono 22,050 Hz audio ``y`` [shape=(n,)] and set up the search over ``library``.
 
     ``target`` and ``catalogue`` may be passed in to share them between strategies (the bench).
-    ``deadline`` (``time.monotonic()``) bounds the note prior, the part that grows with the onsets.
+    ``schedule`` (a ``producer.planner.budget.Schedule``) bounds the analysis: only as much of the
+    start of ``y`` is analysed as its estimate fits (all of it when the budget allows: then
+    nothing differs from a run without one), and the note prior stops at the analysis deadline.
     ``tempo`` (BPM, a user's ``--tempo``) replaces the estimated tempo; the beats follow it.
     """
     renderer = renderer or Renderer(library)
     detected = target is None and onsets is None
+    # The catalogue first: its cost is known before the schedule chooses how much to analyse.
+    catalogue = catalogue or Catalogue.build(library, renderer, model)
+    deadline = None
+    whole = len(y) / SR
+    if schedule is not None and target is None:
+        y, deadline = _detection_span(y, schedule, config.analysis.window_seconds)
     transcription = None
     if config.search.note_model:
         # The note model's notes are the insert candidates, its onsets the onset grid
@@ -66,9 +74,13 @@ def build_problem(y: np.ndarray, library, model, config: PlannerConfig, *, rende
             # per true onset); the note prior then keeps the candidates where it hears a note start.
             # (Its tempo is not used: producer.rhythm estimates tempo, beats and meter in analyze.)
             onsets = onset_times(y, delta=CANDIDATE_DELTA)
+        if deadline is not None:
+            span = schedule.analysis_span(len(y) / SR, onsets, deadline, shortest=config.analysis.window_seconds)
+            y, onsets = y[:_samples(span, len(y))], onsets[onsets < span]
         target = analyze(y, model, window_seconds=config.analysis.window_seconds,
                          hop_seconds=config.analysis.hop_seconds, onsets=onsets, tempo=tempo)
-    catalogue = catalogue or Catalogue.build(library, renderer, model)
+        if len(y) / SR < whole:
+            target = replace(target, input_duration=whole)
     if transcription is not None:
         from producer.planner.note_prior import build_model_prior
 
@@ -87,6 +99,21 @@ def build_problem(y: np.ndarray, library, model, config: PlannerConfig, *, rende
     evaluator = Evaluator(target, renderer, model,
                           RewardModel(target, config.reward, timbre_floor=catalogue.timbre_floor()))
     return Problem(target, config, renderer, model, catalogue, space, evaluator, prior)
+
+
+def _detection_span(y: np.ndarray, schedule, shortest: float) -> tuple[np.ndarray, float]:
+    """(the start of ``y`` worth detecting onsets on, the analysis deadline), once librosa's kernels
+    are loaded (``producer.planner.budget``)."""
+    from producer.planner.target import warm_up
+
+    warm_up()
+    span = schedule.detect_span(len(y) / SR, shortest=shortest)
+    return y[:_samples(span, len(y))], time.monotonic() + schedule.analysis_room(span)
+
+
+def _samples(span: float, n: int) -> int:
+    """Samples of the first ``span`` s at the planner's rate; all ``n`` when the span is the whole."""
+    return n if span * SR >= n else int(round(span * SR))
 
 
 @dataclass

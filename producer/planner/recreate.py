@@ -12,12 +12,7 @@ from typing import Callable
 import numpy as np
 
 from producer.config import PlannerConfig
-
-
-# Shares of a run's wall-clock budget: at most this much for the analysis (the note prior stops
-# at it), and this much kept back after the search for rendering and writing the project folder.
-ANALYSIS_SHARE = 0.5
-WRITE_SHARE = 0.1
+from producer.rhythm import with_bar_grid
 
 
 @dataclass(frozen=True)
@@ -52,8 +47,9 @@ def plan_project(y: np.ndarray, sr: int, *, library, model, renderer, config: Pl
                  progress: Callable[[float, int, float], None] | None = None, workers: int = 1) -> Recreation:
     """Search for a project whose render sounds like ``y`` (shape (channels, n) or (n,), rate ``sr``).
 
-    ``config.budget.seconds`` counts from ``started`` (a ``time.monotonic()`` value, default now):
-    what the analysis took comes off the search, so the budget covers the whole run. ``tempo``
+    ``config.budget.seconds`` counts from ``started`` (a ``time.monotonic()`` value, default now)
+    and covers the whole run, writing the result included: ``producer.planner.budget`` shares it
+    out (a budget too small for the whole input analyses its start only). ``tempo``
     (BPM) replaces the estimated one; ``quantize`` (a note value such as ``"1/16"``) snaps the found
     project's notes to the beat grid afterwards (the reward reported is the search's). ``workers``
     > 1 scores each batch of candidates on this process and ``workers - 1`` Ray actors
@@ -61,33 +57,38 @@ def plan_project(y: np.ndarray, sr: int, *, library, model, renderer, config: Pl
     """
     import time
 
+    from producer.planner.budget import Schedule
+    from producer.planner.catalogue_cache import load_or_build
     from producer.planner.mcts import run_mcts
     from producer.planner.problem import build_problem
     from producer.planner.target import to_planner_rate
 
-    started = time.monotonic() if started is None else started
-    budget = config.budget.seconds
+    schedule = Schedule(time.monotonic() if started is None else started, config.budget.seconds)
     actors = []
     if workers > 1:
         from producer.planner.parallel import start_workers
 
         actors = start_workers(workers - 1, library, model)  # they load while the target is analysed
     with single_thread():
-        # The analysis may take half the budget; the search ends with a tenth left for writing.
+        # Built once per library, model and code version, then read from the user's cache folder.
+        catalogue, _ = load_or_build(library, renderer, model)
         problem = build_problem(to_planner_rate(y, sr), library, model, config, renderer=renderer,
-                                deadline=started + ANALYSIS_SHARE * budget, tempo=tempo)
+                                catalogue=catalogue, schedule=schedule, tempo=tempo)
         if actors:
             from producer.planner.parallel import attach_workers, stop_workers
 
             problem.evaluator = attach_workers(problem.evaluator, actors)
-        left = (1.0 - WRITE_SHARE) * budget - (time.monotonic() - started)
         try:
-            result = run_mcts(problem, seed=seed, seconds=max(0.0, left), progress=progress)
+            result = run_mcts(problem, seed=seed, seconds=schedule.search_seconds(problem.target.duration),
+                              progress=progress)
         finally:
             if actors:
                 stop_workers(actors)
     if quantize:
         result = replace(result, project=quantize_project(result.project, problem.target, quantize))
+    # Bar 1 and any tempo map from the beats, so the exports' bar lines fall on the downbeats.
+    result = replace(result, project=with_bar_grid(result.project, problem.target.beats, problem.target.downbeats,
+                                                   fixed=tempo is not None))
     return Recreation(result=result, target=problem.target)
 
 
